@@ -1,0 +1,290 @@
+"""Records API v1: the request and response bodies integrators rely on.
+
+Requests refuse unknown fields (422) and times without an offset (422). Responses may grow new fields.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Generic, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+T = TypeVar("T")
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+Sub = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\s]+$")]
+Label = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_-]{0,31}$")]
+Role = Literal["clinician", "supervisor", "client", "privacy_officer", "auditor", "integrator", "admin"]
+Modality = Literal["in_person", "video", "telephone", "other"]
+Instrument = Literal["PHQ-9", "GAD-7"]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Page(Response, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null on the last.")
+
+
+# --- clients -----------------------------------------------------------------------------------------
+class Identifier(Request):
+    system: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    value: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class HumanName(Request):
+    family: ShortText
+    given: list[ShortText] = Field(default_factory=list, max_length=10)
+    prefix: list[ShortText] = Field(default_factory=list, max_length=5)
+
+
+class RegisterClient(Request):
+    identifiers: list[Identifier] = Field(min_length=1, max_length=20)
+    name: HumanName
+    birth_date: date | None = None
+    time_zone: str = Field("UTC", description="IANA time zone of the client, e.g. Europe/Berlin")
+
+
+class Client(Response):
+    id: UUID
+    identifiers: list[Identifier]
+    name: HumanName
+    birth_date: date | None
+    time_zone: str
+    version: int
+    registered_at: AwareDatetime
+
+
+# --- practitioners -----------------------------------------------------------------------------------
+class RegisterPractitioner(Request):
+    id: Sub = Field(description="The practitioner's token subject (sub)")
+    display_name: ShortText
+    roles: list[Role] = Field(min_length=1)
+    supervisor: Sub | None = None
+    requires_supervision: bool = False
+
+
+class Practitioner(Response):
+    id: str
+    display_name: str
+    roles: list[str]
+    supervisor: str | None
+    requires_supervision: bool
+    version: int
+
+
+# --- episodes and their entries ----------------------------------------------------------------------
+class OpenEpisode(Request):
+    clinician: Sub
+    care_team: list[Sub] = Field(default_factory=list, max_length=50)
+    reason_for_referral: Text
+    presenting_concerns: list[Text] = Field(default_factory=list, max_length=50)
+    started_at: AwareDatetime
+    labels: list[Label] = Field(default_factory=list, max_length=20)
+
+
+class Entry(Response):
+    id: UUID
+    labels: list[str]
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    recorded_by: str
+    version: int = Field(description="The episode version at which the entry was made")
+
+
+class HoldSession(Request):
+    occurred_at: AwareDatetime
+    duration_minutes: int = Field(ge=1, le=600)
+    modality: Modality
+    attendees: list[Sub] = Field(min_length=1, max_length=20)
+    labels: list[Label] = Field(default_factory=list, max_length=20)
+
+
+class Session(Entry):
+    duration_minutes: int
+    modality: str
+    attendees: list[str]
+    status: Literal["held", "cancelled"]
+
+
+class IdentifyPattern(Request):
+    name: ShortText
+    description: Text
+    occurred_at: AwareDatetime
+    labels: list[Label] = Field(default_factory=list, max_length=20)
+
+
+class ExplorePattern(Request):
+    session_id: UUID | None = None
+    observations: Text
+    occurred_at: AwareDatetime
+
+
+class Exploration(Response):
+    id: UUID
+    session_id: UUID | None
+    observations: str
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    recorded_by: str
+
+
+class Pattern(Entry):
+    name: str
+    description: str
+    explorations: list[Exploration]
+
+
+class SetGoal(Request):
+    statement: Text
+    objectives: list[Text] = Field(default_factory=list, max_length=50)
+    target_date: date | None = None
+    occurred_at: AwareDatetime
+    labels: list[Label] = Field(default_factory=list, max_length=20)
+
+
+class ReviseGoal(Request):
+    statement: Text
+    reason: Text
+    reflection_id: UUID | None = Field(None, description="A reflection of this episode that led to it")
+    objectives: list[Text] | None = Field(None, max_length=50)
+    target_date: date | None = None
+
+
+class RecordGoalProgress(Request):
+    summary: Text
+    rating: int | None = Field(None, ge=0, le=10)
+    occurred_at: AwareDatetime
+
+
+class ChangeGoalStatus(Request):
+    status: Literal["achieved", "discontinued"]
+    note: Text
+    occurred_at: AwareDatetime
+
+
+class GoalProgress(Response):
+    id: UUID
+    summary: str
+    rating: int | None
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    recorded_by: str
+
+
+class Goal(Entry):
+    statement: str
+    objectives: list[str]
+    target_date: date | None
+    status: Literal["active", "achieved", "discontinued"]
+    progress: list[GoalProgress]
+
+
+class GoalHistoryItem(Response):
+    version: int
+    type: str
+    actor: str
+    recorded_at: AwareDatetime
+    occurred_at: AwareDatetime | None
+    reason: str | None = Field(None, description="Why: the revision reason, progress summary or status note")
+    old_statement: str | None
+    new_statement: str | None
+    reflection_id: UUID | None
+    rating: int | None
+
+
+class GoalHistory(Response):
+    goal_id: UUID
+    items: list[GoalHistoryItem]
+
+
+class EntryRef(Request):
+    entry_id: UUID
+    event_version: int = Field(ge=1)
+
+
+class RecordReflection(Request):
+    text: Text
+    refers_to: list[EntryRef] = Field(min_length=1, max_length=50)
+    occurred_at: AwareDatetime
+    labels: list[Label] = Field(default_factory=list, max_length=20)
+
+
+class Reflection(Entry):
+    text: str
+    refers_to: list[EntryRef]
+
+
+class RecordMeasure(Request):
+    instrument: Instrument
+    score: int = Field(description="The total score; must equal the sum of the items")
+    items: list[int]
+    occurred_at: AwareDatetime
+    labels: list[Label] = Field(default_factory=list, max_length=20)
+
+
+class Measure(Entry):
+    instrument: str
+    loinc: str
+    score: int
+    items: list[int]
+
+
+class CloseEpisode(Request):
+    reason: ShortText
+    summary: Text
+    occurred_at: AwareDatetime
+
+
+class Discharge(Response):
+    reason: str
+    summary: str
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    recorded_by: str
+
+
+class Episode(Response):
+    id: UUID
+    client_id: UUID
+    status: Literal["open", "closed"]
+    clinician: str
+    care_team: list[str]
+    reason_for_referral: str
+    presenting_concerns: list[str]
+    started_at: AwareDatetime
+    labels: list[str]
+    sessions: list[Session]
+    patterns: list[Pattern]
+    goals: list[Goal]
+    reflections: list[Reflection]
+    measures: list[Measure]
+    discharge: Discharge | None
+    version: int
+    recorded_at: AwareDatetime = Field(description="Recorded time of the version shown")
+    redacted_labels: list[str] = Field(description="Entries with these labels were left out")
+
+
+class EpisodeSummary(Response):
+    id: UUID
+    status: Literal["open", "closed"]
+    clinician: str
+    started_at: AwareDatetime
+    version: int
+
+
+class HistoryEvent(Response):
+    version: int
+    type: str
+    recorded_at: AwareDatetime
+    actor: str
+    request_id: str

@@ -1,0 +1,1 @@
+"""Where the consent service keeps its data (PostgreSQL, or an embedded SQLite file)."""

@@ -1,0 +1,89 @@
+"""The records service's FastAPI application: create_app(settings) and the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from eventsourcing.persistence import OperationalError
+from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from services.identity import TokenVerifier
+from services.records.api.deps import Replay
+from services.records.api.errors import PROBLEMS, DatabaseUnavailable
+from services.records.api.routes import clients, entries, episodes
+from services.records.application.access import AccessGate
+from services.records.bootstrap import build_records
+from services.records.settings import RecordsSettings
+from services.restkit import configure_logging, health_router, install_middleware, install_problem_handlers
+
+SERVICE = "records"
+_log = structlog.get_logger("touchstone.records")
+
+
+def create_app(settings: RecordsSettings | None = None, *, gate: AccessGate | None = None) -> FastAPI:
+    """Build the app; the database is opened when the app starts (lifespan), never at import."""
+    settings = settings if settings is not None else RecordsSettings()
+    configure_logging(settings.env, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.verifier = TokenVerifier(
+            settings.jwks_source(),
+            settings.jwt_issuer,
+            settings.jwt_audience,
+            settings.jwt_algorithm,
+            production=settings.production,
+        )
+        app.state.records = await run_in_threadpool(build_records, settings, gate=gate)
+        _log.info(
+            "records.started", env=settings.env, persistence=app.state.records.factory.__class__.__name__
+        )
+        try:
+            yield
+        finally:
+            app.state.records.close()
+
+    return _build_app(lifespan)
+
+
+def _build_app(lifespan: Any = None) -> FastAPI:
+    app = FastAPI(
+        title="Touchstone records",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="The therapy record as an immutable, auditable history of events.",
+    )
+    install_problem_handlers(app, PROBLEMS)
+    app.add_exception_handler(Replay, _replay)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    install_middleware(app, SERVICE)
+    app.include_router(health_router(SERVICE, ready=lambda: _ping(app)))
+    for module in (clients, episodes, entries):
+        app.include_router(module.router)
+    return app
+
+
+def _ping(app: FastAPI) -> bool:
+    app.state.records.index.ping()
+    return True
+
+
+async def _replay(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Replay)  # registered for Replay only
+    stored = exc.response
+    return Response(stored.body, stored.status, headers={**stored.headers, "idempotent-replayed": "true"})
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    _log.warning("records.database_unavailable", error_type=type(exc).__name__)
+    raise DatabaseUnavailable() from None
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document, built without a database or the environment."""
+    return _build_app().openapi()

@@ -1,0 +1,105 @@
+"""Clients and the practitioner directory."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from contracts import records_v1 as api
+from services.records.api import render
+from services.records.api.deps import ActorDep, RecordsDep, WritesDep
+from services.records.api.errors import BadRequestInput
+from services.records.api.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from services.records.domain.client import HumanName, Identifier
+from services.restkit.problems import responses_for
+
+router = APIRouter(prefix="/v1", tags=["clients"])
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+@router.post(
+    "/clients",
+    status_code=201,
+    response_model=api.Client,
+    responses=responses_for(401, 403, 409, 413, 415, 422),
+)
+def register_client(body: api.RegisterClient, records: RecordsDep, writes: WritesDep) -> Response:
+    name = HumanName(family=body.name.family, given=list(body.name.given), prefix=list(body.name.prefix))
+    identifiers = [Identifier(system=i.system, value=i.value) for i in body.identifiers]
+    return writes.run(
+        lambda cmd: records.register_client(cmd, identifiers, name, body.birth_date, body.time_zone),
+        render.created(render.client, lambda w: f"/v1/clients/{w.aggregate_id}"),
+    )
+
+
+@router.get("/clients", response_model=api.Page[api.Client], responses=responses_for(401, 403, 422))
+def find_clients(
+    records: RecordsDep, actor: ActorDep, identifier: Annotated[str, Query(description="system|value")]
+) -> api.Page[api.Client]:
+    system, sep, value = identifier.partition("|")
+    if not sep or not system or not value:
+        raise BadRequestInput("identifier must be given as system|value")
+    return api.Page(
+        items=[render.client(c) for c in records.find_clients(actor, system, value)], next_cursor=None
+    )
+
+
+@router.get("/clients/{client_id}", response_model=api.Client, responses=responses_for(401, 403, 404, 410))
+def get_client(client_id: UUID, records: RecordsDep, actor: ActorDep, response: Response) -> api.Client:
+    client = records.get_client(actor, client_id)
+    response.headers["etag"] = f'"{client.version}"'
+    return render.client(client)
+
+
+@router.get(
+    "/clients/{client_id}/episodes",
+    response_model=api.Page[api.EpisodeSummary],
+    responses=responses_for(401, 403, 404, 410, 422),
+)
+def client_episodes(
+    client_id: UUID,
+    records: RecordsDep,
+    actor: ActorDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> api.Page[api.EpisodeSummary]:
+    position = decode_cursor(cursor, "episodes")
+    after = UUID(position["after"]) if position else None
+    episodes = records.client_episodes(actor, client_id, after, limit + 1)
+    more = len(episodes) > limit
+    page = episodes[:limit]
+    next_cursor = encode_cursor({"k": "episodes", "after": str(page[-1].id)}) if more else None
+    return api.Page(items=[render.episode_summary(e) for e in page], next_cursor=next_cursor)
+
+
+@router.post(
+    "/practitioners",
+    status_code=201,
+    response_model=api.Practitioner,
+    tags=["practitioners"],
+    responses=responses_for(401, 403, 409, 413, 415, 422),
+)
+def register_practitioner(body: api.RegisterPractitioner, records: RecordsDep, writes: WritesDep) -> Response:
+    return writes.run(
+        lambda cmd: records.register_practitioner(
+            cmd, body.id, body.display_name, list(body.roles), body.supervisor, body.requires_supervision
+        ),
+        render.created(render.practitioner, lambda w: f"/v1/practitioners/{w.aggregate_id}"),
+    )
+
+
+@router.get(
+    "/practitioners/{practitioner_id}",
+    response_model=api.Practitioner,
+    tags=["practitioners"],
+    responses=responses_for(401, 403, 404),
+)
+def get_practitioner(
+    practitioner_id: str, records: RecordsDep, actor: ActorDep, response: Response
+) -> api.Practitioner:
+    found = records.get_practitioner(actor, practitioner_id)
+    response.headers["etag"] = f'"{found.version}"'
+    return render.practitioner(found)

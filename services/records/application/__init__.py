@@ -1,0 +1,1 @@
+"""The records application: use cases over event-sourced clients, practitioners and episodes."""

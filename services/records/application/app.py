@@ -1,0 +1,22 @@
+"""The records application: one eventsourcing Application holding every use case."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from services.records.application.clients import ClientUseCases
+from services.records.application.episodes import EpisodeUseCases
+from services.records.application.practitioners import PractitionerUseCases
+from services.records.domain.client import Client
+from services.records.domain.episode import Episode
+
+SNAPSHOT_INTERVAL = 50
+
+
+class RecordsApplication(ClientUseCases, PractitionerUseCases, EpisodeUseCases):
+    """Long streams are snapshotted every ``SNAPSHOT_INTERVAL`` events (episodes grow, clients rarely)."""
+
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
+        Episode: SNAPSHOT_INTERVAL,
+        Client: SNAPSHOT_INTERVAL,
+    }

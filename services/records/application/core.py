@@ -1,0 +1,205 @@
+"""The records application's plumbing: load with tenant walls, decide, save with the commit rows, retry.
+
+Use cases (``clients``, ``practitioners``, ``episodes``) are written on top of these few methods.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from services.records.application.access import (
+    AccessDenied,
+    AccessGate,
+    AccessRequest,
+    Action,
+    Actor,
+    Resource,
+)
+from services.records.application.commands import Command, Written
+from services.records.application.errors import (
+    Erased,
+    NotFound,
+    StaleVersion,
+    TooMuchContention,
+    VersionNotFound,
+)
+from services.records.application.ports import (
+    AsOfRow,
+    ClientKeyDestroyed,
+    CommitRows,
+    IdempotencyCompletion,
+    KeyRing,
+    RecordIndex,
+)
+from services.records.application.transcodings import register_records_transcodings
+from services.records.domain import VALUE_TYPES
+from services.records.domain.base import EventMeta, RecordAggregate, RecordSnapshot
+from services.records.domain.practitioner import Practitioner, practitioner_id
+
+A = TypeVar("A", bound=RecordAggregate)
+MAX_ATTEMPTS = 60
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RecordsCore(Application[UUID]):
+    name = "records"
+    snapshot_class = RecordSnapshot
+
+    def __init__(self, env: dict[str, str], *, gate: AccessGate, clock: Clock = utc_now) -> None:
+        super().__init__(env)
+        self.gate = gate
+        self.clock = clock
+        self._index: RecordIndex | None = None
+        self._keys: KeyRing | None = None
+        self._identifier_digest: Callable[[str, str, str], bytes] | None = None
+
+    def attach(
+        self, *, index: RecordIndex, keys: KeyRing, identifier_digest: Callable[[str, str, str], bytes]
+    ) -> None:
+        """Wire the adapters that exist only once the recorder does (the composition root calls this)."""
+        self._index, self._keys, self._identifier_digest = index, keys, identifier_digest
+
+    @property
+    def index(self) -> RecordIndex:
+        if self._index is None:
+            raise RuntimeError("the records application was not attached to its index")
+        return self._index
+
+    @property
+    def keys(self) -> KeyRing:
+        if self._keys is None:
+            raise RuntimeError("the records application was not attached to its key ring")
+        return self._keys
+
+    def identifier_digest(self, tenant: str, system: str, value: str) -> bytes:
+        if self._identifier_digest is None:
+            raise RuntimeError("the records application was not attached to its identifier digest")
+        return self._identifier_digest(tenant, system, value)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_records_transcodings(transcoder, VALUE_TYPES)
+
+    # --- reading ------------------------------------------------------------------------------------------
+    def _load(self, tenant: str, aggregate_id: UUID, kind: type[A], version: int | None = None) -> A:
+        """The aggregate, or NotFound for an unknown id, another tenant's or another kind's."""
+        try:
+            aggregate: Any = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}") from None
+        except ClientKeyDestroyed as erased:
+            if self.keys.tenant_of(erased.client_id) == tenant:
+                raise Erased(f"the record of client {erased.client_id} has been erased") from None
+            raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}") from None
+        if not isinstance(aggregate, kind) or aggregate.tenant != tenant:
+            raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}")
+        if version is not None and aggregate.version != version:
+            raise VersionNotFound(f"{kind.__name__.lower()} {aggregate_id} has no version {version}")
+        return aggregate
+
+    def _load_then(
+        self, tenant: str, aggregate_id: UUID, kind: type[A], version: int | None, as_of: datetime | None
+    ) -> A:
+        """The aggregate as it was at ``version`` or at recorded time ``as_of`` (never both)."""
+        if as_of is not None:
+            version = self.index.version_at(aggregate_id, as_of)
+            if version is None:
+                raise VersionNotFound(f"{kind.__name__.lower()} {aggregate_id} did not exist then")
+        return self._load(tenant, aggregate_id, kind, version)
+
+    def _find_practitioner(self, tenant: str, sub: str) -> Practitioner | None:
+        """The directory entry, if any: a fact for decisions and validation, not a caller's read."""
+        try:
+            return self._load(tenant, practitioner_id(tenant, sub), Practitioner)
+        except NotFound:
+            return None
+
+    # --- deciding -----------------------------------------------------------------------------------------
+    def _decide(
+        self,
+        actor: Actor,
+        action: Action,
+        resource: Resource,
+        *,
+        client_id: UUID | None,
+        care_team: frozenset[str] = frozenset(),
+        supervisors: frozenset[str] = frozenset(),
+        request_id: str = "",
+    ) -> frozenset[str]:
+        """Ask the gate; raise AccessDenied or return the labels to redact."""
+        decision = self.gate.decide(
+            AccessRequest(
+                actor=actor,
+                action=action,
+                client_id=client_id,
+                resource=resource,
+                purpose_of_use=actor.purpose_of_use,
+                care_team=care_team,
+                care_team_supervisors=supervisors,
+                request_id=request_id,
+            )
+        )
+        if not decision.permit:
+            raise AccessDenied(decision)
+        return decision.redact_labels
+
+    # --- writing ------------------------------------------------------------------------------------------
+    def _meta(self, cmd: Command) -> EventMeta:
+        return EventMeta(
+            tenant=cmd.actor.tenant,
+            actor=cmd.actor.sub,
+            request_id=cmd.request_id,
+            causation_id=cmd.causation_id,
+            recorded_at=self.clock(),
+        )
+
+    def _save(self, cmd: Command, written: Written, *aggregates: RecordAggregate, rows: CommitRows) -> None:
+        rows.as_of = [
+            AsOfRow(e.originator_id, e.timestamp, e.originator_version)
+            for aggregate in aggregates
+            for e in aggregate.pending_events
+        ]
+        claim = cmd.idempotency
+        if claim is not None and claim.render is not None:
+            rows.idempotency = IdempotencyCompletion(claim.scope, claim.claim_token, claim.render(written))
+        self.save(*aggregates, commit_rows=rows)
+        if claim is not None:
+            claim.completed = True
+
+    def _update(
+        self,
+        cmd: Command,
+        aggregate_id: UUID,
+        kind: type[A],
+        authorize: Callable[[A], frozenset[str]],
+        change: Callable[[A, EventMeta], Any],
+    ) -> Written:
+        """Load, check If-Match, authorize, change, save; retry a lost race unless If-Match was given."""
+        for attempt in range(MAX_ATTEMPTS):
+            aggregate = self._load(cmd.actor.tenant, aggregate_id, kind)
+            if cmd.if_match is not None and aggregate.version != cmd.if_match:
+                raise StaleVersion(f"the current version is {aggregate.version}")
+            redacted = authorize(aggregate)
+            value = change(aggregate, self._meta(cmd))
+            written = Written(value, aggregate_id, aggregate.version, aggregate, redacted)
+            try:
+                self._save(cmd, written, aggregate, rows=CommitRows())
+            except IntegrityError:
+                if cmd.if_match is not None:
+                    raise StaleVersion("another write made this version stale") from None
+                time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
+                continue
+            return written
+        raise TooMuchContention(f"gave up after {MAX_ATTEMPTS} concurrent conflicts")

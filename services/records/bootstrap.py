@@ -1,0 +1,61 @@
+"""The composition root: builds the records application with its concrete adapters."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from services.records.application.access import AccessGate
+from services.records.application.app import RecordsApplication
+from services.records.application.core import Clock, utc_now
+from services.records.application.local_policy import LocalAccessPolicy
+from services.records.persistence.keys import DatabaseKeyRing, MasterKey
+from services.records.persistence.mapper import ClientSealingMapper
+from services.records.settings import RecordsSettings
+
+
+class IdentifierDigest:
+    """Client identifiers are indexed by a keyed digest, so the index holds no identifier in clear."""
+
+    def __init__(self, master_key: bytes) -> None:
+        self._key = hmac.new(master_key, b"touchstone/records/identifier-index/v1", hashlib.sha256).digest()
+
+    def __call__(self, tenant: str, system: str, value: str) -> bytes:
+        message = "\x1f".join((tenant, system, value)).encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+
+def build_records(
+    settings: RecordsSettings, *, gate: AccessGate | None = None, clock: Clock = utc_now
+) -> RecordsApplication:
+    env = settings.eventsourcing_env()
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+        _ensure_schema(env)
+    master_key = settings.master_key_bytes()
+    app = RecordsApplication(env, gate=gate or LocalAccessPolicy(), clock=clock)
+    tables: Any = app.recorder.tables  # type: ignore[attr-defined]
+    keyring = DatabaseKeyRing(tables, MasterKey(master_key))
+    mapper = app.mapper
+    if not isinstance(mapper, ClientSealingMapper):
+        raise RuntimeError("the records application must use the client-sealing mapper")
+    mapper.keyring = keyring
+    app.attach(index=tables, keys=keyring, identifier_digest=IdentifierDigest(master_key))
+    return app
+
+
+def _ensure_schema(env: dict[str, str]) -> None:
+    """The library needs its schema to exist; make it so (idempotent)."""
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        autocommit=True,
+        connect_timeout=5,
+    ) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"])))

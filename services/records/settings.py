@@ -1,0 +1,119 @@
+"""Settings of the records service: the only reader of the environment (prefix ``TOUCHSTONE_``)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlparse
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_ISSUER = "touchstone-dev"
+DEV_AUDIENCE = "touchstone"
+
+
+class RecordsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOUCHSTONE_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    var_dir: Path = Path("var")
+    records_database_url: str | None = None
+    records_database_schema: str | None = None
+    jwks: str | None = None
+    jwt_issuer: str = DEV_ISSUER
+    jwt_audience: str = DEV_AUDIENCE
+    jwt_algorithm: str = "ES256"
+    master_key: SecretStr | None = None
+    consent_url: str | None = None
+    log_level: str = "INFO"
+    db_pool_size: int = 5
+    db_max_overflow: int = 35
+    aggregate_cache_size: int = 200
+
+    @model_validator(mode="after")
+    def _refuse_development_defaults_in_production(self) -> RecordsSettings:
+        if self.env == "production":
+            missing = [
+                name
+                for name, value in (
+                    ("TOUCHSTONE_JWKS", self.jwks),
+                    ("TOUCHSTONE_MASTER_KEY", self.master_key),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"production needs {', '.join(missing)}")
+            if self.jwt_issuer == DEV_ISSUER:
+                raise ValueError("production refuses the development issuer; set TOUCHSTONE_JWT_ISSUER")
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def jwks_source(self) -> str:
+        return self.jwks or str(self.var_dir / "dev-keys" / "jwks.json")
+
+    def master_key_bytes(self) -> bytes:
+        """The master key; in development one is made on first use under ``var_dir``."""
+        if self.master_key is not None:
+            return _decode_key(self.master_key.get_secret_value())
+        path = self.var_dir / "dev-master.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+            tmp.chmod(0o600)
+            os.replace(tmp, path)
+        return _decode_key(path.read_text().strip())
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The eventsourcing library's settings for this database (never read from os.environ)."""
+        topics = {
+            "MAPPER_TOPIC": "services.records.persistence.mapper:ClientSealingMapper",
+            # Cached aggregates are fast-forwarded from the database on every get, so never stale.
+            "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
+        }
+        if not self.records_database_url:
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            return {
+                **topics,
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.var_dir / "records.sqlite"),
+                "SQLITE_LOCK_TIMEOUT": "10",
+                "APPLICATION_RECORDER_TOPIC": "services.records.persistence.recorders:SQLiteRecordsRecorder",
+            }
+        url = urlparse(self.records_database_url)
+        if url.scheme not in ("postgresql", "postgres"):
+            raise ValueError("TOUCHSTONE_RECORDS_DATABASE_URL must be a postgresql:// URL")
+        schema = self.records_database_schema or parse_qs(url.query).get("schema", ["public"])[0]
+        return {
+            **topics,
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
+            "POSTGRES_HOST": url.hostname or "localhost",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_LOCK_TIMEOUT": "5",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_POOL_SIZE": str(self.db_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.db_max_overflow),
+            "POSTGRES_PRE_PING": "y",
+            "APPLICATION_RECORDER_TOPIC": "services.records.persistence.recorders:PostgresRecordsRecorder",
+        }
+
+
+def _decode_key(text: str) -> bytes:
+    try:
+        key = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise ValueError("TOUCHSTONE_MASTER_KEY must be base64 of 32 random bytes") from None
+    if len(key) != 32:
+        raise ValueError("TOUCHSTONE_MASTER_KEY must be base64 of 32 random bytes")
+    return key
