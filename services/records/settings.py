@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import ParseResult, parse_qs, unquote, urlparse
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_ISSUER = "touchstone-dev"
 DEV_AUDIENCE = "touchstone"
+RECORDERS = "services.records.persistence.recorders"
 
 
 class RecordsSettings(BaseSettings):
@@ -78,35 +80,50 @@ class RecordsSettings(BaseSettings):
             # Cached aggregates are fast-forwarded from the database on every get, so never stale.
             "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
         }
-        if not self.records_database_url:
-            self.var_dir.mkdir(parents=True, exist_ok=True)
+        url = urlparse(self.records_database_url or "")
+        if url.scheme in ("", "sqlite"):
+            # sqlite:///relative/file or sqlite:////absolute/file, as SQLAlchemy spells them
+            path = Path(unquote(url.path[1:])) if url.path else self.var_dir / "records.sqlite"
+            path.parent.mkdir(parents=True, exist_ok=True)
             return {
                 **topics,
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.var_dir / "records.sqlite"),
+                "SQLITE_DBNAME": str(path),
                 "SQLITE_LOCK_TIMEOUT": "10",
-                "APPLICATION_RECORDER_TOPIC": "services.records.persistence.recorders:SQLiteRecordsRecorder",
+                "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:SQLiteRecordsRecorder",
             }
-        url = urlparse(self.records_database_url)
         if url.scheme not in ("postgresql", "postgres"):
-            raise ValueError("TOUCHSTONE_RECORDS_DATABASE_URL must be a postgresql:// URL")
-        schema = self.records_database_schema or parse_qs(url.query).get("schema", ["public"])[0]
+            raise ValueError("TOUCHSTONE_RECORDS_DATABASE_URL must be a postgresql:// or sqlite:/// URL")
+        return {**topics, **self._postgres_env(url)}
+
+    def _postgres_env(self, url: ParseResult) -> dict[str, str]:
         return {
-            **topics,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
             "POSTGRES_HOST": url.hostname or "localhost",
             "POSTGRES_PORT": str(url.port or 5432),
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_SCHEMA": self.records_database_schema or _schema_in(url.query),
             "POSTGRES_LOCK_TIMEOUT": "5",
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_POOL_SIZE": str(self.db_pool_size),
             "POSTGRES_MAX_OVERFLOW": str(self.db_max_overflow),
             "POSTGRES_PRE_PING": "y",
-            "APPLICATION_RECORDER_TOPIC": "services.records.persistence.recorders:PostgresRecordsRecorder",
+            "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:PostgresRecordsRecorder",
         }
+
+
+def _schema_in(query: str) -> str:
+    """``?schema=x`` or libpq's ``?options=-csearch_path=x``; else ``public``."""
+    params = parse_qs(query)
+    if "schema" in params:
+        return params["schema"][0]
+    for option in params.get("options", []):
+        match = re.search(r"-c\s*search_path=([A-Za-z0-9_]+)", option)
+        if match:
+            return match.group(1)
+    return "public"
 
 
 def _decode_key(text: str) -> bytes:

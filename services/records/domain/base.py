@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import eventsourcing.domain
 from eventsourcing.domain import Aggregate, Snapshot
-from eventsourcing.domain import register_topic  # type: ignore[attr-defined]  # re-exported there
 
 
 @dataclass(frozen=True)
@@ -80,4 +80,5 @@ class RecordSnapshot(Snapshot):
     TOPIC = "touchstone.records.Snapshot.v1"
 
 
-register_topic(RecordSnapshot.TOPIC, RecordSnapshot)
+# The library registers aggregate and event topics itself; a snapshot class needs it done by hand.
+eventsourcing.domain.register_topic(RecordSnapshot.TOPIC, RecordSnapshot)  # type: ignore[attr-defined]
