@@ -135,7 +135,8 @@ def xdist_defaults(args: list[str]) -> list[str]:
 
 def decides_workers(args: list[str]) -> bool:
     """Whether the arguments name the workers, or ask for something xdist workers cannot do (a debugger)."""
-    for arg, following in zip(args, [*args[1:], ""], strict=True):
+    for index, arg in enumerate(args):
+        following = args[index + 1] if index + 1 < len(args) else ""
         if arg.split("=", 1)[0] in ("--numprocesses", "--dist", "--pdb", "--trace"):
             return True
         if arg.startswith("-n") and not arg.startswith("--"):

@@ -8,8 +8,9 @@ import re
 import secrets
 from pathlib import Path
 from typing import Literal
-from urllib.parse import ParseResult, parse_qs, unquote, urlparse
+from urllib.parse import ParseResult, parse_qs, unquote, urlencode, urlparse
 
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -97,14 +98,18 @@ class RecordsSettings(BaseSettings):
         return {**topics, **self._postgres_env(url)}
 
     def _postgres_env(self, url: ParseResult) -> dict[str, str]:
+        params = parse_qs(url.query)
+        schema = self.records_database_schema or params.pop("schema", [None])[0]
+        # libpq parses the rest (percent-encoded socket directories, passwords, options)
+        conninfo = conninfo_to_dict(url._replace(query=urlencode(params, doseq=True)).geturl())
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
-            "POSTGRES_HOST": url.hostname or "localhost",
-            "POSTGRES_PORT": str(url.port or 5432),
-            "POSTGRES_USER": unquote(url.username or "postgres"),
-            "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "POSTGRES_SCHEMA": self.records_database_schema or _schema_in(url.query),
+            "POSTGRES_DBNAME": str(conninfo.get("dbname") or "postgres"),
+            "POSTGRES_HOST": str(conninfo.get("host") or "localhost"),
+            "POSTGRES_PORT": str(conninfo.get("port") or 5432),
+            "POSTGRES_USER": str(conninfo.get("user") or "postgres"),
+            "POSTGRES_PASSWORD": str(conninfo.get("password") or ""),
+            "POSTGRES_SCHEMA": schema or _search_path(str(conninfo.get("options") or "")),
             "POSTGRES_LOCK_TIMEOUT": "5",
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_POOL_SIZE": str(self.db_pool_size),
@@ -114,16 +119,10 @@ class RecordsSettings(BaseSettings):
         }
 
 
-def _schema_in(query: str) -> str:
-    """``?schema=x`` or libpq's ``?options=-csearch_path=x``; else ``public``."""
-    params = parse_qs(query)
-    if "schema" in params:
-        return params["schema"][0]
-    for option in params.get("options", []):
-        match = re.search(r"-c\s*search_path=([A-Za-z0-9_]+)", option)
-        if match:
-            return match.group(1)
-    return "public"
+def _search_path(options: str) -> str:
+    """The schema named by libpq's ``options=-csearch_path=x``; else ``public``."""
+    match = re.search(r"-c\s*search_path=([A-Za-z0-9_]+)", options)
+    return match.group(1) if match else "public"
 
 
 def _decode_key(text: str) -> bytes:

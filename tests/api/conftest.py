@@ -1,0 +1,17 @@
+"""API tests run the records app on PostgreSQL (a schema per test) under a TestClient."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import PgDatabase
+from tests.support.records import RecordsApi, records_settings, running_records
+
+
+@pytest.fixture
+def api(pg_schema: PgDatabase, tmp_path: Path) -> Iterator[RecordsApi]:
+    with running_records(records_settings(pg_schema, tmp_path)) as running:
+        yield running
