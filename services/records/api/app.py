@@ -39,6 +39,7 @@ def create_app(settings: RecordsSettings | None = None, *, gate: AccessGate | No
             settings.jwt_algorithm,
             production=settings.production,
         )
+        app.state.jwks_is_remote = settings.jwks_source().startswith(("http://", "https://"))
         app.state.records = await run_in_threadpool(build_records, settings, gate=gate)
         _log.info(
             "records.started", env=settings.env, persistence=app.state.records.factory.__class__.__name__

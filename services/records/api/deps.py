@@ -44,7 +44,11 @@ RecordsDep = Annotated[RecordsApplication, Depends(get_records)]
 
 async def get_actor(request: Request) -> Actor:
     verifier: TokenVerifier = request.app.state.verifier
-    principal = verifier.verify(request.headers.get("authorization"))
+    header = request.headers.get("authorization")
+    if request.app.state.jwks_is_remote:  # a JWKS fetch must not block the event loop
+        principal = await run_in_threadpool(verifier.verify, header)
+    else:
+        principal = verifier.verify(header)
     client_id: UUID | None = None
     if principal.client_id is not None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
@@ -76,7 +77,17 @@ class ClientUseCases(RecordsCore):
         """Erase a client by destroying their data key (internal; the erasure workflow comes later)."""
         if self.keys.tenant_of(client_id) != tenant:
             raise NotFound(f"no client {client_id}")
-        return self.keys.destroy(client_id)
+        destroyed = self.keys.destroy(client_id)
+        self._evict(client_id, *self.index.episodes_of_client(tenant, client_id, None, 1_000_000))
+        return destroyed
+
+    def _evict(self, *aggregate_ids: UUID) -> None:
+        """Drop decrypted state from this process's cache (other processes stop within the key cache time)."""
+        cache = self.repository.cache
+        for aggregate_id in aggregate_ids:
+            if cache is not None:
+                with contextlib.suppress(KeyError):
+                    cache.get(aggregate_id, evict=True)
 
     def _client_care_team(self, tenant: str, client: Client) -> frozenset[str]:
         team = {client.registered_by}

@@ -97,6 +97,9 @@ class RecordsCore(Application[UUID]):
         """The aggregate, or NotFound for an unknown id, another tenant's or another kind's."""
         try:
             aggregate: Any = self.repository.get(aggregate_id, version=version)
+            client_id = getattr(aggregate, "client_id", None)
+            if client_id is not None:  # a cached aggregate never touches the key: ask for it
+                self.keys.check(client_id)
         except AggregateNotFoundError:
             raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}") from None
         except ClientKeyDestroyed as erased:

@@ -78,6 +78,9 @@ class DatabaseKeyRing:
             self._cache[client_id] = (aead, time.monotonic() + CACHE_SECONDS)
         return aead
 
+    def check(self, client_id: UUID) -> None:
+        self.aead(client_id)
+
     def destroy(self, client_id: UUID) -> bool:
         d = self._tables.dialect
         with self._tables.transaction() as curs:
