@@ -121,7 +121,7 @@ async def get_writes(request: Request, actor: ActorDep) -> AsyncIterator[Writes]
             raise IdempotencyKeyReused()
         if found.completed is None:
             raise IdempotencyInFlight()
-        raise Replay(found.completed)
+        raise Replay(await run_in_threadpool(records.replay, scope, found))
     try:
         yield Writes(actor, request, claim)
     finally:

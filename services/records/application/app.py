@@ -16,6 +16,8 @@ SNAPSHOT_INTERVAL = 50
 class RecordsApplication(ClientUseCases, PractitionerUseCases, EpisodeUseCases):
     """Long streams are snapshotted every ``SNAPSHOT_INTERVAL`` events (episodes grow, clients rarely)."""
 
+    name = "records"  # names the tables (records_events, records_snapshots): never change it
+
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
         Episode: SNAPSHOT_INTERVAL,
         Client: SNAPSHOT_INTERVAL,

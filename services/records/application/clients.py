@@ -37,7 +37,7 @@ class ClientUseCases(RecordsCore):
         new_key = self.keys.new_key(tenant, client_id)
         try:
             client = Client.register(self._meta(cmd), client_id, unique, name, birth_date, time_zone)
-            written = Written(client, client_id, client.version)
+            written = Written(client, client_id, client.version, client)
             self._save(cmd, written, client, rows=CommitRows(identifiers=claims, new_key=new_key))
         except IdentifierTaken:
             raise AlreadyExists("a client with one of these identifiers already exists") from None

@@ -23,7 +23,7 @@ from services.records.application.access import (
     Actor,
     Resource,
 )
-from services.records.application.commands import Command, Written
+from services.records.application.commands import Command, IdempotentWrite, Written
 from services.records.application.errors import (
     Erased,
     NotFound,
@@ -36,8 +36,11 @@ from services.records.application.ports import (
     ClientKeyDestroyed,
     CommitRows,
     IdempotencyCompletion,
+    IdempotencyRecord,
+    IdempotencyScope,
     KeyRing,
     RecordIndex,
+    StoredResponse,
 )
 from services.records.application.transcodings import register_records_transcodings
 from services.records.domain import VALUE_TYPES
@@ -47,6 +50,11 @@ from services.records.domain.practitioner import Practitioner, practitioner_id
 A = TypeVar("A", bound=RecordAggregate)
 MAX_ATTEMPTS = 60
 Clock = Callable[[], datetime]
+
+
+def _context(scope: IdempotencyScope) -> bytes:
+    """Associated data binding a kept response to its key's scope."""
+    return "\x1f".join((scope.tenant, scope.actor, scope.method, scope.path, scope.key)).encode()
 
 
 def utc_now() -> datetime:
@@ -176,10 +184,33 @@ class RecordsCore(Application[UUID]):
         ]
         claim = cmd.idempotency
         if claim is not None and claim.render is not None:
-            rows.idempotency = IdempotencyCompletion(claim.scope, claim.claim_token, claim.render(written))
+            rows.idempotency = self._sealed_completion(claim, written)
         self.save(*aggregates, commit_rows=rows)
         if claim is not None:
             claim.completed = True
+
+    def _sealed_completion(self, claim: IdempotentWrite, written: Written) -> IdempotencyCompletion:
+        """The response kept for replays holds record text: seal it with the client's key, like events."""
+        response = claim.render(written) if claim.render is not None else None
+        if response is None:
+            raise RuntimeError("an idempotent write needs its render")
+        client_id = getattr(written.aggregate, "client_id", None)
+        if isinstance(client_id, UUID):
+            body = self.keys.seal(client_id, response.body, _context(claim.scope))
+            response = StoredResponse(response.status, response.headers, body)
+        return IdempotencyCompletion(claim.scope, claim.claim_token, response, client_id)
+
+    def replay(self, scope: IdempotencyScope, record: IdempotencyRecord) -> StoredResponse:
+        """The first response to an idempotent request; 410 once its client was erased."""
+        if record.completed is None:
+            raise ValueError("only a completed request can be replayed")
+        if record.client_id is None:
+            return record.completed
+        try:
+            body = self.keys.unseal(record.client_id, record.completed.body, _context(scope))
+        except ClientKeyDestroyed:
+            raise Erased(f"the record of client {record.client_id} has been erased") from None
+        return StoredResponse(record.completed.status, record.completed.headers, body)
 
     def _update(
         self,

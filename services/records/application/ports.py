@@ -66,9 +66,12 @@ class IdempotencyScope:
 
 @dataclass(frozen=True)
 class IdempotencyCompletion:
+    """The response to keep; its body is sealed with the client's key when it concerns a client."""
+
     scope: IdempotencyScope
     claim_token: str
     response: StoredResponse
+    client_id: UUID | None = None
 
 
 @dataclass
@@ -89,6 +92,7 @@ class IdempotencyRecord:
     request_hash: str
     completed: StoredResponse | None
     claim_token: str | None
+    client_id: UUID | None = None
 
 
 class RecordIndex(Protocol):
@@ -121,6 +125,12 @@ class KeyRing(Protocol):
         ...
 
     def forget_pending(self, client_id: UUID) -> None: ...
+
+    def seal(self, client_id: UUID, plaintext: bytes, context: bytes) -> bytes: ...
+
+    def unseal(self, client_id: UUID, sealed: bytes, context: bytes) -> bytes:
+        """Raise :class:`ClientKeyDestroyed` once the key is gone."""
+        ...
 
     def check(self, client_id: UUID) -> None:
         """Raise :class:`ClientKeyDestroyed` if the client's key is gone (cached briefly)."""

@@ -78,6 +78,13 @@ class DatabaseKeyRing:
             self._cache[client_id] = (aead, time.monotonic() + CACHE_SECONDS)
         return aead
 
+    def seal(self, client_id: UUID, plaintext: bytes, context: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self.aead(client_id).encrypt(nonce, plaintext, context)
+
+    def unseal(self, client_id: UUID, sealed: bytes, context: bytes) -> bytes:
+        return self.aead(client_id).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context)
+
     def check(self, client_id: UUID) -> None:
         self.aead(client_id)
 

@@ -39,8 +39,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             " tenant text NOT NULL, actor text NOT NULL, method text NOT NULL, path text NOT NULL,"
             " key text NOT NULL, request_hash text NOT NULL, claim_token text NOT NULL,"
             " state text NOT NULL, claimed_at {time} NOT NULL, response_status integer,"
-            " response_headers text, response_body {bytes},"
+            " response_headers text, response_body {bytes}, client_id {uuid},"
             " PRIMARY KEY (tenant, actor, method, path, key))",
+            "CREATE INDEX records_idempotency_claimed ON {t}records_idempotency (claimed_at)",
             "CREATE TABLE {t}records_client_identifiers ("
             " tenant text NOT NULL, digest {bytes} NOT NULL, client_id {uuid} NOT NULL,"
             " PRIMARY KEY (tenant, digest))",

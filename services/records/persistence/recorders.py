@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.utils import retry
 
 from services.records.persistence.dialect import Dialect
 from services.records.persistence.migrations import migrate
@@ -30,9 +31,21 @@ class PostgresRecordsRecorder(PostgresApplicationRecorder):
         super().create_table()
         migrate(self.tables.dialect, self.tables.transaction)
 
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        # Runs in the events' transaction, before their INSERT (and before the table lock).
-        self.tables.write_commit_rows(curs, kwargs.get("commit_rows"))
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """The library's insert, without psycopg's pipeline mode.
+
+        In a pipeline, a conflict on one of our rows (two writers racing for the same version) can reach
+        the client before the library's sync, which then commits an aborted pipeline: the conflict
+        surfaces as ``PipelineAborted`` (an OperationalError) instead of an IntegrityError that the
+        application retries. Statement by statement, every conflict is an IntegrityError where it occurs.
+        """
+        with self.datastore.transaction(commit=True) as curs:
+            self.tables.write_commit_rows(curs, kwargs.get("commit_rows"))
+            if not stored_events:
+                return []
+            self._insert_stored_events(curs, stored_events, **kwargs)
+            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
 
 class SQLiteRecordsRecorder(SQLiteApplicationRecorder):

@@ -85,13 +85,14 @@ class RecordTables:
         curs.execute(
             self.dialect.sql(
                 "UPDATE {t}records_idempotency SET state = 'completed', response_status = %s,"
-                " response_headers = %s, response_body = %s"
+                " response_headers = %s, response_body = %s, client_id = %s"
                 f" WHERE {_SCOPE} AND claim_token = %s RETURNING key"
             ),
             (
                 response.status,
                 json.dumps(response.headers),
                 response.body,
+                None if done.client_id is None else self.dialect.uuid(done.client_id),
                 *_scope(done.scope),
                 done.claim_token,
             ),
@@ -157,6 +158,11 @@ class RecordTables:
         d = self.dialect
         now = datetime.now(UTC)
         with self.transaction() as curs:
+            # Keys are kept 24 hours: whoever claims one also clears the expired ones (indexed by time).
+            curs.execute(
+                d.sql("DELETE FROM {t}records_idempotency WHERE claimed_at < %s"),
+                (d.time(now - IDEMPOTENCY_TTL),),
+            )
             curs.execute(
                 d.sql(
                     "INSERT INTO {t}records_idempotency (tenant, actor, method, path, key, request_hash,"
@@ -214,4 +220,5 @@ def _record(row: Any) -> IdempotencyRecord:
         headers=json.loads(row["response_headers"]),
         body=bytes(row["response_body"]),
     )
-    return IdempotencyRecord(row["request_hash"], response, None)
+    client_id = None if row["client_id"] is None else Dialect.read_uuid(row["client_id"])
+    return IdempotencyRecord(row["request_hash"], response, None, client_id)
