@@ -5,17 +5,29 @@ Requests refuse unknown fields (422) and times without an offset (422). Response
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 T = TypeVar("T")
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
-Sub = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\s]+$")]
+# A token subject: no whitespace, and none of the URL's reserved delimiters, so it can name a path segment
+Sub = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\s/?#%]+$")]
+
+
+def _calendar_date(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+# A calendar date as YYYY-MM-DD only (not a date-time that happens to fall at midnight)
+Day = Annotated[date, BeforeValidator(_calendar_date)]
 Label = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_-]{0,31}$")]
 Role = Literal["clinician", "supervisor", "client", "privacy_officer", "auditor", "integrator", "admin"]
 Modality = Literal["in_person", "video", "telephone", "other"]
@@ -50,7 +62,7 @@ class HumanName(Request):
 class RegisterClient(Request):
     identifiers: list[Identifier] = Field(min_length=1, max_length=20)
     name: HumanName
-    birth_date: date | None = None
+    birth_date: Day | None = None
     time_zone: str = Field("UTC", description="IANA time zone of the client, e.g. Europe/Berlin")
 
 
@@ -147,7 +159,7 @@ class Pattern(Entry):
 class SetGoal(Request):
     statement: Text
     objectives: list[Text] = Field(default_factory=list, max_length=50)
-    target_date: date | None = None
+    target_date: Day | None = None
     occurred_at: AwareDatetime
     labels: list[Label] = Field(default_factory=list, max_length=20)
 
@@ -157,7 +169,7 @@ class ReviseGoal(Request):
     reason: Text
     reflection_id: UUID | None = Field(None, description="A reflection of this episode that led to it")
     objectives: list[Text] | None = Field(None, max_length=50)
-    target_date: date | None = None
+    target_date: Day | None = None
 
 
 class RecordGoalProgress(Request):

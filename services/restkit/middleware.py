@@ -22,6 +22,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.restkit.auth import BearerAuthMiddleware
 from services.restkit.logging import REQUEST_CONTEXT_KEYS
 from services.restkit.problems import (
     STATUS_SPECS,
@@ -223,8 +224,16 @@ class JsonContentTypeMiddleware:
         await self.app(scope, receive, send)
 
 
-def install_middleware(app: FastAPI, service: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
-    """Add the three middlewares; each ``add_middleware`` wraps the ones added before it."""
+def install_middleware(
+    app: FastAPI,
+    service: str,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    bearer_prefix: str | None = None,
+) -> None:
+    """Add the middlewares; each ``add_middleware`` wraps the ones added before it, so a request meets
+    them in reverse: request context, then authentication (under ``bearer_prefix``), then size and type."""
     app.add_middleware(JsonContentTypeMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    if bearer_prefix is not None:
+        app.add_middleware(BearerAuthMiddleware, prefix=bearer_prefix)
     app.add_middleware(RequestContextMiddleware, service=service)

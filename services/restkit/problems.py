@@ -166,19 +166,22 @@ def _mapped_handler(spec: ProblemSpec) -> Handler:
     return handle
 
 
-async def _invalid_token(request: Request, exc: Exception) -> Response:
+def invalid_token_response(request: Request, exc: InvalidToken) -> Response:
+    """401 with a challenge, or 503 when the signing keys could not be fetched."""
+    if isinstance(exc, KeySetUnavailable):
+        detail = "Bearer tokens cannot be checked right now: the signing keys could not be fetched."
+        return spec_response(STATUS_SPECS[503], detail, request_id_of(request), {"Retry-After": "5"})
     # RFC 6750 section 3.1: a request with no credentials gets a bare challenge, without an error code.
-    challenge = "Bearer" if getattr(exc, "reason", None) == "missing" else 'Bearer error="invalid_token"'
+    challenge = "Bearer" if exc.reason == "missing" else 'Bearer error="invalid_token"'
     # identity builds the message from a fixed vocabulary, never from the token.
     detail = str(exc) or "The bearer token is missing or invalid."
     return spec_response(STATUS_SPECS[401], detail, request_id_of(request), {"WWW-Authenticate": challenge})
 
 
-async def _key_set_unavailable(request: Request, exc: Exception) -> Response:
-    # The token may be fine: asking the caller to retry beats sending them to log in again.
-    detail = "Bearer tokens cannot be checked right now: the signing keys could not be fetched."
-    headers = {"Retry-After": "5"}
-    return spec_response(STATUS_SPECS[503], detail, request_id_of(request), headers)
+async def _invalid_token(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, InvalidToken):  # registered for InvalidToken (and KeySetUnavailable) only
+        raise exc
+    return invalid_token_response(request, exc)
 
 
 def _problem_error(error: Mapping[str, Any]) -> ProblemError:
@@ -234,7 +237,6 @@ def install_problem_handlers(app: FastAPI, mapping: Mapping[type[Exception], Pro
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(InvalidToken, _invalid_token)
-    app.add_exception_handler(KeySetUnavailable, _key_set_unavailable)
     for exc_type, spec in mapping.items():
         app.add_exception_handler(exc_type, _mapped_handler(spec))
     app.add_exception_handler(Exception, _unexpected)

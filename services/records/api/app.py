@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,14 +13,17 @@ from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from contracts.problem import ProblemError
 from services.identity import TokenVerifier
 from services.records.api.deps import Replay
 from services.records.api.errors import PROBLEMS, DatabaseUnavailable
 from services.records.api.routes import clients, entries, episodes
 from services.records.application.access import AccessGate
 from services.records.bootstrap import build_records
+from services.records.domain.errors import ValidationError
 from services.records.settings import RecordsSettings
 from services.restkit import configure_logging, health_router, install_middleware, install_problem_handlers
+from services.restkit.problems import problem_response, request_id_of
 
 SERVICE = "records"
 _log = structlog.get_logger("touchstone.records")
@@ -62,7 +66,8 @@ def _build_app(lifespan: Any = None) -> FastAPI:
     install_problem_handlers(app, PROBLEMS)
     app.add_exception_handler(Replay, _replay)
     app.add_exception_handler(OperationalError, _database_unavailable)
-    install_middleware(app, SERVICE)
+    app.add_exception_handler(ValidationError, _invalid_input)
+    install_middleware(app, SERVICE, bearer_prefix="/v1")
     app.include_router(health_router(SERVICE, ready=lambda: _ping(app)))
     for module in (clients, episodes, entries):
         app.include_router(module.router)
@@ -78,6 +83,20 @@ async def _replay(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Replay)  # registered for Replay only
     stored = exc.response
     return Response(stored.body, stored.status, headers={**stored.headers, "idempotent-replayed": "true"})
+
+
+async def _invalid_input(request: Request, exc: Exception) -> Response:
+    """A rule of the domain refused the input: 422, naming the offending field like request validation."""
+    assert isinstance(exc, ValidationError)  # registered for ValidationError only
+    errors = None
+    if exc.field:
+        loc: list[str | int] = ["body"]
+        for part in re.findall(r"[^.\[\]]+", exc.field):
+            loc.append(int(part) if part.isdigit() else part)
+        errors = [ProblemError(loc=loc, msg=str(exc), type="value_error")]
+    return problem_response(
+        422, "validation", "Invalid request", str(exc), request_id_of(request), errors=errors
+    )
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> Response:

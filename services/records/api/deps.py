@@ -19,14 +19,14 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from services.identity import InvalidToken, TokenVerifier
+from services.identity import InvalidToken
 from services.records.api.errors import BadRequestInput, IdempotencyInFlight, IdempotencyKeyReused
 from services.records.application.access import Actor
 from services.records.application.app import RecordsApplication
 from services.records.application.commands import Command, IdempotentWrite, Written
 from services.records.application.errors import StaleVersion
 from services.records.application.ports import IdempotencyScope, StoredResponse
-from services.restkit.logging import bind_principal
+from services.restkit.auth import principal_of
 from services.restkit.problems import request_id_of
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -43,19 +43,14 @@ RecordsDep = Annotated[RecordsApplication, Depends(get_records)]
 
 
 async def get_actor(request: Request) -> Actor:
-    verifier: TokenVerifier = request.app.state.verifier
-    header = request.headers.get("authorization")
-    if request.app.state.jwks_is_remote:  # a JWKS fetch must not block the event loop
-        principal = await run_in_threadpool(verifier.verify, header)
-    else:
-        principal = verifier.verify(header)
+    """The caller, as BearerAuthMiddleware verified them before routing."""
+    principal = principal_of(request)
     client_id: UUID | None = None
     if principal.client_id is not None:
         try:
             client_id = UUID(principal.client_id)
         except ValueError:
             raise InvalidToken("bad_claims") from None
-    bind_principal(principal.tenant, principal.sub)  # async, so the binding reaches the request's logs
     return Actor(
         principal.sub, principal.tenant, principal.roles, client_id, principal.purpose_of_use, principal.token
     )

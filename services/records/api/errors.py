@@ -14,7 +14,7 @@ from services.records.application.errors import (
     TooMuchContention,
 )
 from services.records.application.ports import IdempotencyClaimLost
-from services.records.domain.errors import Conflict, EntryNotFound, ValidationError
+from services.records.domain.errors import Conflict, EntryNotFound
 from services.restkit.problems import ProblemSpec
 
 
@@ -54,7 +54,6 @@ PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
     IdempotencyInFlight: ProblemSpec(409, "conflict", "Request in progress"),
     IdempotencyClaimLost: ProblemSpec(409, "conflict", "Request superseded"),
     IdempotencyKeyReused: ProblemSpec(422, "validation", "Idempotency-Key reused"),
-    ValidationError: ProblemSpec(422, "validation", "Invalid request"),
     InvalidReference: ProblemSpec(422, "validation", "Invalid reference"),
     BadRequestInput: ProblemSpec(422, "validation", "Invalid request"),
     TooMuchContention: ProblemSpec(503, "service-unavailable", "Too much contention"),

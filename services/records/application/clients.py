@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
-from services.records.application.access import Actor, Resource
+from services.records.application.access import AccessDenied, Actor, Resource
 from services.records.application.commands import Command, Written
 from services.records.application.core import RecordsCore
 from services.records.application.errors import AlreadyExists, NotFound
@@ -47,12 +47,14 @@ class ClientUseCases(RecordsCore):
 
     def get_client(self, actor: Actor, client_id: UUID, request_id: str = "") -> Client:
         client = self._load(actor.tenant, client_id, Client)
+        team = self._client_care_team(actor.tenant, client)
         self._decide(
             actor,
             "read",
             Resource("client", client_id),
             client_id=client_id,
-            care_team=self._client_care_team(actor.tenant, client),
+            care_team=team,
+            supervisors=self._supervisors_of(actor, actor.tenant, team),
             request_id=request_id,
         )
         return client
@@ -64,7 +66,10 @@ class ClientUseCases(RecordsCore):
         )
         if client_id is None:
             return []
-        return [self.get_client(actor, client_id, request_id)]
+        try:
+            return [self.get_client(actor, client_id, request_id)]
+        except AccessDenied:
+            return []  # a lookup does not reveal that a client the caller may not see exists
 
     def client_episodes(
         self, actor: Actor, client_id: UUID, after: UUID | None, limit: int, request_id: str = ""

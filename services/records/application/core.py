@@ -137,6 +137,13 @@ class RecordsCore(Application[UUID]):
         except NotFound:
             return None
 
+    def _supervisors_of(self, actor: Actor, tenant: str, team: frozenset[str]) -> frozenset[str]:
+        """The supervisors of the care team; only worth loading for a supervisor not on the team."""
+        if "supervisor" not in actor.roles or actor.sub in team:
+            return frozenset()
+        found = (self._find_practitioner(tenant, sub) for sub in team)
+        return frozenset(p.supervisor for p in found if p is not None and p.supervisor)
+
     # --- deciding -----------------------------------------------------------------------------------------
     def _decide(
         self,

@@ -17,6 +17,7 @@ from services.records.application.ports import CommitRows, EpisodeLink
 from services.records.domain.base import EventMeta
 from services.records.domain.client import Client
 from services.records.domain.episode import Episode
+from services.records.domain.labels import sensitivity_labels
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class EpisodeUseCases(RecordsCore):
     ) -> Written:
         tenant = cmd.actor.tenant
         client = self._load(tenant, client_id, Client)
+        labels = sensitivity_labels(labels)  # invalid input is a 422 before any decision is asked
         team = list(dict.fromkeys([clinician, *care_team]))
         self._require_practitioners(tenant, team)
         self._decide(
@@ -273,6 +275,9 @@ class EpisodeUseCases(RecordsCore):
         change: Callable[[Episode, EventMeta], Any],
         labels: list[str] | None = None,
     ) -> Written:
+        if labels is not None:
+            labels = sensitivity_labels(labels)  # invalid input is a 422 before any decision is asked
+
         def authorize(episode: Episode) -> frozenset[str]:
             return self._authorize_episode(cmd.actor, episode, "write", cmd.request_id, labels)
 
@@ -292,13 +297,6 @@ class EpisodeUseCases(RecordsCore):
             supervisors=supervisors,
             request_id=request_id,
         )
-
-    def _supervisors_of(self, actor: Actor, tenant: str, team: frozenset[str]) -> frozenset[str]:
-        """Only worth loading the directory for a supervisor who is not on the team themselves."""
-        if "supervisor" not in actor.roles or actor.sub in team:
-            return frozenset()
-        found = (self._find_practitioner(tenant, sub) for sub in team)
-        return frozenset(p.supervisor for p in found if p is not None and p.supervisor)
 
     def _require_practitioners(self, tenant: str, subs: list[str]) -> None:
         missing = [sub for sub in subs if self._find_practitioner(tenant, sub) is None]

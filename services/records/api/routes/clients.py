@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -66,8 +67,7 @@ def client_episodes(
     limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> api.Page[api.EpisodeSummary]:
-    position = decode_cursor(cursor, "episodes")
-    after = UUID(position["after"]) if position else None
+    after = decode_cursor(cursor, "episodes", lambda v: UUID(str(v)))
     episodes = records.client_episodes(actor, client_id, after, limit + 1)
     more = len(episodes) > limit
     page = episodes[:limit]
@@ -87,7 +87,7 @@ def register_practitioner(body: api.RegisterPractitioner, records: RecordsDep, w
         lambda cmd: records.register_practitioner(
             cmd, body.id, body.display_name, list(body.roles), body.supervisor, body.requires_supervision
         ),
-        render.created(render.practitioner, lambda w: f"/v1/practitioners/{w.aggregate_id}"),
+        render.created(render.practitioner, lambda w: f"/v1/practitioners/{quote(w.aggregate_id, safe='')}"),
     )
 
 

@@ -23,6 +23,12 @@ AsOf = Annotated[AwareDatetime | None, Query(description="Read the state as reco
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
+def _version(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("not a version")
+    return value
+
+
 def one_of(version: int | None, as_of: object | None) -> None:
     if version is not None and as_of is not None:
         raise BadRequestInput("give either version or as_of, not both")
@@ -73,8 +79,7 @@ def episode_history(
     limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> api.Page[api.HistoryEvent]:
-    position = decode_cursor(cursor, "history")
-    after = int(position["after"]) if position else 0
+    after = decode_cursor(cursor, "history", _version) or 0
     items = records.episode_history(actor, episode_id, after, limit + 1)
     page = items[:limit]
     next_cursor = encode_cursor({"k": "history", "after": page[-1].version}) if len(items) > limit else None
