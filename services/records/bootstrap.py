@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -33,10 +35,9 @@ def build_records(
     settings: RecordsSettings, *, gate: AccessGate | None = None, clock: Clock = utc_now
 ) -> RecordsApplication:
     env = settings.eventsourcing_env()
-    if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
-        _ensure_schema(env)
     master_key = settings.master_key_bytes()
-    app = RecordsApplication(env, gate=gate or LocalAccessPolicy(), clock=clock)
+    with _setup_lock(env):
+        app = RecordsApplication(env, gate=gate or LocalAccessPolicy(), clock=clock)
     tables: Any = app.recorder.tables  # type: ignore[attr-defined]
     keyring = DatabaseKeyRing(tables, MasterKey(master_key))
     mapper = app.mapper
@@ -47,8 +48,17 @@ def build_records(
     return app
 
 
-def _ensure_schema(env: dict[str, str]) -> None:
-    """The library needs its schema to exist; make it so (idempotent)."""
+@contextmanager
+def _setup_lock(env: dict[str, str]) -> Iterator[None]:
+    """Replicas starting together create the schema, tables and migrations one at a time.
+
+    PostgreSQL's ``CREATE ... IF NOT EXISTS`` is not safe against a concurrent twin (it can fail on the
+    catalog's unique index), so the whole set-up runs under a session advisory lock of its own.
+    """
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        yield
+        return
+    schema = env["POSTGRES_SCHEMA"]
     with psycopg.connect(
         dbname=env["POSTGRES_DBNAME"],
         host=env["POSTGRES_HOST"],
@@ -58,4 +68,9 @@ def _ensure_schema(env: dict[str, str]) -> None:
         autocommit=True,
         connect_timeout=5,
     ) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"])))
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"{schema}/records-setup",))
+        try:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (f"{schema}/records-setup",))

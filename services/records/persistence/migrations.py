@@ -39,15 +39,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             " tenant text NOT NULL, actor text NOT NULL, method text NOT NULL, path text NOT NULL,"
             " key text NOT NULL, request_hash text NOT NULL, claim_token text NOT NULL,"
             " state text NOT NULL, claimed_at {time} NOT NULL, response_status integer,"
-            " response_headers text, response_body {bytes}, client_id {uuid},"
+            " response_headers text, response_body {bytes},"
             " PRIMARY KEY (tenant, actor, method, path, key))",
-            "CREATE INDEX records_idempotency_claimed ON {t}records_idempotency (claimed_at)",
             "CREATE TABLE {t}records_client_identifiers ("
             " tenant text NOT NULL, digest {bytes} NOT NULL, client_id {uuid} NOT NULL,"
             " PRIMARY KEY (tenant, digest))",
             "CREATE TABLE {t}records_client_episodes ("
             " tenant text NOT NULL, client_id {uuid} NOT NULL, episode_id {uuid} NOT NULL,"
             " PRIMARY KEY (tenant, client_id, episode_id))",
+        ),
+    ),
+    Migration(
+        2,
+        "kept idempotent responses name their client (sealed with its key); expiry by claim time",
+        (
+            "ALTER TABLE {t}records_idempotency ADD COLUMN client_id {uuid}",
+            "CREATE INDEX records_idempotency_claimed ON {t}records_idempotency (claimed_at)",
         ),
     ),
 )
@@ -59,6 +66,7 @@ def migrate(dialect: Dialect, transaction: Transaction) -> list[int]:
     """Apply the migrations not yet applied; return the versions applied now."""
     types = POSTGRES_TYPES if dialect.name == "postgres" else SQLITE_TYPES
     with transaction() as curs:
+        _lock(dialect, curs)  # concurrent CREATE TABLE IF NOT EXISTS races on PostgreSQL's catalog
         curs.execute(
             dialect.sql(
                 "CREATE TABLE IF NOT EXISTS {t}records_schema_migrations"
