@@ -44,8 +44,9 @@ class RecordsApi:
     tenant: str = TENANT
     _tokens: dict[tuple[str, ...], str] = field(default_factory=dict)
 
-    def headers(self, role: str, sub: str, tenant: str | None = None, client_id: str | None = None,
-                **extra: str) -> dict[str, str]:
+    def headers(
+        self, role: str, sub: str, tenant: str | None = None, client_id: str | None = None, **extra: str
+    ) -> dict[str, str]:
         key = (role, sub, tenant or self.tenant, client_id or "")
         if key not in self._tokens:
             self._tokens[key] = self.keys.mint(role, tenant or self.tenant, sub, client_id=client_id)
@@ -54,8 +55,13 @@ class RecordsApi:
     def admin(self, tenant: str | None = None) -> dict[str, str]:
         return self.headers("admin", "admin-1", tenant)
 
-    def practitioner(self, sub: str, roles: list[str] | None = None, supervisor: str | None = None,
-                     tenant: str | None = None) -> dict[str, Any]:
+    def practitioner(
+        self,
+        sub: str,
+        roles: list[str] | None = None,
+        supervisor: str | None = None,
+        tenant: str | None = None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"id": sub, "display_name": f"Dr {sub}", "roles": roles or ["clinician"]}
         if supervisor:
             body["supervisor"] = supervisor
@@ -63,24 +69,35 @@ class RecordsApi:
         assert response.status_code == 201, response.text
         return dict(response.json())
 
-    def client(self, clinician: str, family: str = "Doe", identifier: str | None = None,
-               tenant: str | None = None) -> dict[str, Any]:
+    def client(
+        self, clinician: str, family: str = "Doe", identifier: str | None = None, tenant: str | None = None
+    ) -> dict[str, Any]:
         body = {
             "identifiers": [{"system": "urn:test:mrn", "value": identifier or os.urandom(6).hex()}],
             "name": {"family": family, "given": ["Alex"]},
             "birth_date": "1990-04-01",
             "time_zone": "Europe/Berlin",
         }
-        response = self.http.post("/v1/clients", json=body, headers=self.headers("clinician", clinician, tenant))
+        response = self.http.post(
+            "/v1/clients", json=body, headers=self.headers("clinician", clinician, tenant)
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())
 
-    def episode(self, clinician: str, client_id: str, care_team: list[str] | None = None,
-                tenant: str | None = None) -> dict[str, Any]:
-        body = {"clinician": clinician, "care_team": care_team or [], "reason_for_referral": "low mood",
-                "started_at": "2026-01-05T09:00:00+01:00"}
-        response = self.http.post(f"/v1/clients/{client_id}/episodes", json=body,
-                                  headers=self.headers("clinician", clinician, tenant))
+    def episode(
+        self, clinician: str, client_id: str, care_team: list[str] | None = None, tenant: str | None = None
+    ) -> dict[str, Any]:
+        body = {
+            "clinician": clinician,
+            "care_team": care_team or [],
+            "reason_for_referral": "low mood",
+            "started_at": "2026-01-05T09:00:00+01:00",
+        }
+        response = self.http.post(
+            f"/v1/clients/{client_id}/episodes",
+            json=body,
+            headers=self.headers("clinician", clinician, tenant),
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())
 
