@@ -39,20 +39,18 @@ def register_client(body: api.RegisterClient, records: RecordsDep, writes: Write
 @router.get("/clients", response_model=api.Page[api.Client], responses=responses_for(401, 403, 422))
 def find_clients(
     records: RecordsDep, actor: ActorDep, identifier: Annotated[str, Query(description="system|value")]
-) -> api.Page[api.Client]:
+) -> Response:
     system, sep, value = identifier.partition("|")
     if not sep or not system or not value:
         raise BadRequestInput("identifier must be given as system|value")
-    return api.Page(
-        items=[render.client(c) for c in records.find_clients(actor, system, value)], next_cursor=None
-    )
+    found = records.find_clients(actor, system, value)
+    return render.json_response(render.page([render.client(c) for c in found], None))
 
 
 @router.get("/clients/{client_id}", response_model=api.Client, responses=responses_for(401, 403, 404, 410))
-def get_client(client_id: UUID, records: RecordsDep, actor: ActorDep, response: Response) -> api.Client:
+def get_client(client_id: UUID, records: RecordsDep, actor: ActorDep) -> Response:
     client = records.get_client(actor, client_id)
-    response.headers["etag"] = f'"{client.version}"'
-    return render.client(client)
+    return render.json_response(render.client(client), client.version)
 
 
 @router.get(
@@ -66,13 +64,14 @@ def client_episodes(
     actor: ActorDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,
-) -> api.Page[api.EpisodeSummary]:
+) -> Response:
     after = decode_cursor(cursor, "episodes", lambda v: UUID(str(v)))
     episodes = records.client_episodes(actor, client_id, after, limit + 1)
-    more = len(episodes) > limit
     page = episodes[:limit]
-    next_cursor = encode_cursor({"k": "episodes", "after": str(page[-1].id)}) if more else None
-    return api.Page(items=[render.episode_summary(e) for e in page], next_cursor=next_cursor)
+    next_cursor = (
+        encode_cursor({"k": "episodes", "after": str(page[-1].id)}) if len(episodes) > limit else None
+    )
+    return render.json_response(render.page([render.episode_summary(e) for e in page], next_cursor))
 
 
 @router.post(
@@ -97,9 +96,6 @@ def register_practitioner(body: api.RegisterPractitioner, records: RecordsDep, w
     tags=["practitioners"],
     responses=responses_for(401, 403, 404),
 )
-def get_practitioner(
-    practitioner_id: str, records: RecordsDep, actor: ActorDep, response: Response
-) -> api.Practitioner:
+def get_practitioner(practitioner_id: str, records: RecordsDep, actor: ActorDep) -> Response:
     found = records.get_practitioner(actor, practitioner_id)
-    response.headers["etag"] = f'"{found.version}"'
-    return render.practitioner(found)
+    return render.json_response(render.practitioner(found), found.version)

@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 from starlette.responses import Response
 
 from contracts import records_v1 as api
@@ -45,13 +44,13 @@ def _read(
     episode_id: UUID,
     kind: str,
     entry_id: UUID,
-    to_model: Callable[[Any], BaseModel],
+    to_doc: Callable[[Any], render.Doc],
     version: int | None = None,
     as_of: Any = None,
 ) -> Response:
     one_of(version, as_of)
     read = records.get_episode(actor, episode_id, version, as_of)
-    return render.json_response(to_model(_entry(read, kind, entry_id)), read.episode.version)
+    return render.json_response(to_doc(_entry(read, kind, entry_id)), read.episode.version)
 
 
 # --- sessions -----------------------------------------------------------------------------------------

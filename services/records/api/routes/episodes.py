@@ -78,24 +78,12 @@ def episode_history(
     actor: ActorDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,
-) -> api.Page[api.HistoryEvent]:
+) -> Response:
     after = decode_cursor(cursor, "history", _version) or 0
     items = records.episode_history(actor, episode_id, after, limit + 1)
     page = items[:limit]
     next_cursor = encode_cursor({"k": "history", "after": page[-1].version}) if len(items) > limit else None
-    return api.Page(
-        items=[
-            api.HistoryEvent(
-                version=i.version,
-                type=i.type,
-                recorded_at=i.recorded_at,
-                actor=i.actor,
-                request_id=i.request_id,
-            )
-            for i in page
-        ],
-        next_cursor=next_cursor,
-    )
+    return render.json_response(render.page([render.history_event(i) for i in page], next_cursor))
 
 
 @router.post(
