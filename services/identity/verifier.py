@@ -7,6 +7,8 @@ chained (`from None`): some of them repeat header or claim values.
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import jwt
@@ -24,6 +26,8 @@ REQUIRED_CLAIMS: tuple[str, ...] = ("iss", "aud", "exp", "sub")
 DEV_KID_PREFIX = "dev-"
 # Real access tokens are a few KiB; a bound keeps a hostile header from costing base64 and JSON work.
 MAX_TOKEN_LENGTH = 16 * 1024
+VERIFIED_CACHE_SECONDS = 60.0
+VERIFIED_CACHE_SIZE = 10_000
 
 # Most specific first: several PyJWT errors subclass DecodeError.
 _REASONS: tuple[tuple[type[Exception], Reason], ...] = (
@@ -69,6 +73,8 @@ class TokenVerifier:
         self._leeway = leeway_seconds
         self._production = production
         self._keys = open_key_source(jwks, algorithm)
+        self._verified: dict[str, tuple[Principal, float]] = {}
+        self._verified_lock = threading.Lock()
 
     @property
     def algorithm(self) -> str:
@@ -77,8 +83,22 @@ class TokenVerifier:
     def verify(self, authorization_header: str | None) -> Principal:
         """Verify a bearer token; the `Principal` keeps the raw token so it can be forwarded."""
         token = bearer_token(authorization_header)
+        cached = self._verified.get(token)
+        if cached is not None and time.time() < cached[1]:
+            return cached[0]
         key = self._keys.signing_key(self._checked_kid(token))
-        return principal_from_claims(self._verified_claims(token, key), token)
+        claims = self._verified_claims(token, key)
+        principal = principal_from_claims(claims, token)
+        self._remember(token, principal, float(claims["exp"]))
+        return principal
+
+    def _remember(self, token: str, principal: Principal, expires_at: float) -> None:
+        """Integrators send one token many times: a verified token is kept until it expires, at most
+        ``VERIFIED_CACHE_SECONDS`` (so a key removed from the JWKS stops working within that time)."""
+        with self._verified_lock:
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)), None)  # the oldest entry
+            self._verified[token] = (principal, min(expires_at, time.time() + VERIFIED_CACHE_SECONDS))
 
     def _checked_kid(self, token: str) -> str:
         """Refuse on the unverified header alone what no key could make acceptable."""

@@ -114,7 +114,6 @@ class RecordsSettings(BaseSettings):
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_POOL_SIZE": str(self.db_pool_size),
             "POSTGRES_MAX_OVERFLOW": str(self.db_max_overflow),
-            "POSTGRES_PRE_PING": "y",
             "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:PostgresRecordsRecorder",
         }
 

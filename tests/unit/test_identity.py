@@ -432,3 +432,16 @@ def test_an_unreachable_jwks_url_fails_closed(signing_key: Any) -> None:
 
     assert isinstance(error, KeySetUnavailable)
     assert error.reason == "unknown_key"
+
+
+def test_a_remembered_token_is_refused_once_it_expires(jwks_path: str, signing_key: Any) -> None:
+    strict = TokenVerifier(jwks_path, ISSUER, AUDIENCE, leeway_seconds=0)
+    token = sign(signing_key, claims(exp=int(time.time()) + 2))
+    first = strict.verify(f"Bearer {token}")
+    assert strict.verify(f"Bearer {token}") is first  # verified once, then remembered
+    time.sleep(max(0.0, first_expiry(token) - time.time()) + 0.2)
+    assert refusal(strict, f"Bearer {token}").reason == "expired"
+
+
+def first_expiry(token: str) -> float:
+    return float(jwt.decode(token, options={"verify_signature": False})["exp"])
