@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from services.records.application.access import (
@@ -99,6 +99,27 @@ class RecordsCore(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_records_transcodings(transcoder, VALUE_TYPES)
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Snapshot the aggregate just saved instead of replaying it from the database again.
+
+        The library reloads the aggregate at the snapshot's version; for a long episode that replay
+        costs more than the rest of the request. A save usually holds the aggregate at exactly that
+        version; only when it does not (several events crossing the interval) is it reloaded.
+        """
+        if self.snapshots is None:
+            return
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            if aggregate is None:
+                continue
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if not interval or event.originator_version % interval:
+                continue
+            if aggregate.version == event.originator_version:
+                self.snapshots.put([RecordSnapshot.take(aggregate)])
+            else:
+                self.take_snapshot(event.originator_id, event.originator_version)
 
     # --- reading ------------------------------------------------------------------------------------------
     def _load(self, tenant: str, aggregate_id: UUID, kind: type[A], version: int | None = None) -> A:
