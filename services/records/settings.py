@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import secrets
@@ -71,7 +72,10 @@ class RecordsSettings(BaseSettings):
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
             tmp.chmod(0o600)
-            os.replace(tmp, path)
+            # link, not replace: when several workers start at once, the first key made is everyone's
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+            tmp.unlink()
         return _decode_key(path.read_text().strip())
 
     def eventsourcing_env(self) -> dict[str, str]:

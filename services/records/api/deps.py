@@ -34,7 +34,7 @@ STALE_CLAIM_SECONDS = 60.0
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')
 
 
-def get_records(request: Request) -> RecordsApplication:
+async def get_records(request: Request) -> RecordsApplication:
     records: RecordsApplication = request.app.state.records
     return records
 

@@ -5,7 +5,9 @@ Use cases (``clients``, ``practitioners``, ``episodes``) are written on top of t
 
 from __future__ import annotations
 
+import copy
 import random
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -49,6 +51,7 @@ from services.records.domain.practitioner import Practitioner, practitioner_id
 
 A = TypeVar("A", bound=RecordAggregate)
 MAX_ATTEMPTS = 60
+WRITE_LOCK_STRIPES = 256
 Clock = Callable[[], datetime]
 
 
@@ -69,6 +72,7 @@ class RecordsCore(Application[UUID]):
         super().__init__(env)
         self.gate = gate
         self.clock = clock
+        self._write_locks = [threading.Lock() for _ in range(WRITE_LOCK_STRIPES)]
         self._index: RecordIndex | None = None
         self._keys: KeyRing | None = None
         self._identifier_digest: Callable[[str, str, str], bytes] | None = None
@@ -122,10 +126,24 @@ class RecordsCore(Application[UUID]):
                 self.take_snapshot(event.originator_id, event.originator_version)
 
     # --- reading ------------------------------------------------------------------------------------------
-    def _load(self, tenant: str, aggregate_id: UUID, kind: type[A], version: int | None = None) -> A:
-        """The aggregate, or NotFound for an unknown id, another tenant's or another kind's."""
+    def _load(
+        self,
+        tenant: str,
+        aggregate_id: UUID,
+        kind: type[A],
+        version: int | None = None,
+        *,
+        cached: bool = False,
+    ) -> A:
+        """The aggregate, or NotFound for an unknown id, another tenant's or another kind's.
+
+        ``cached`` takes this process's cached copy as it is, without asking the database for newer events:
+        for writes, whose insert fails on a version conflict anyway (and is then retried with a fresh load).
+        """
         try:
-            aggregate: Any = self.repository.get(aggregate_id, version=version)
+            aggregate: Any = (self._cached(aggregate_id) if cached else None) or self.repository.get(
+                aggregate_id, version=version
+            )
             client_id = getattr(aggregate, "client_id", None)
             if client_id is not None:  # a cached aggregate never touches the key: ask for it
                 self.keys.check(client_id)
@@ -140,6 +158,20 @@ class RecordsCore(Application[UUID]):
         if version is not None and aggregate.version != version:
             raise VersionNotFound(f"{kind.__name__.lower()} {aggregate_id} has no version {version}")
         return aggregate
+
+    def _cached(self, aggregate_id: UUID) -> Any:
+        cache = self.repository.cache
+        if cache is None:
+            return None
+        try:
+            return copy.deepcopy(cache.get(aggregate_id))
+        except KeyError:
+            return None
+
+    def _remember(self, aggregate: RecordAggregate) -> None:
+        """Keep the state just saved, so this process's next write to it needs no read first."""
+        if self.repository.cache is not None:
+            self.repository.cache.put(aggregate.id, copy.deepcopy(aggregate))
 
     def _load_then(
         self, tenant: str, aggregate_id: UUID, kind: type[A], version: int | None, as_of: datetime | None
@@ -248,9 +280,26 @@ class RecordsCore(Application[UUID]):
         authorize: Callable[[A], frozenset[str]],
         change: Callable[[A, EventMeta], Any],
     ) -> Written:
-        """Load, check If-Match, authorize, change, save; retry a lost race unless If-Match was given."""
+        """Load, check If-Match, authorize, change, save; retry a lost race unless If-Match was given.
+
+        Writers of one aggregate queue in this process rather than race (they could not both win);
+        races with other processes are settled by the insert's version check and retried.
+        """
+        with self._write_locks[hash(aggregate_id) % len(self._write_locks)]:
+            return self._update_attempts(cmd, aggregate_id, kind, authorize, change)
+
+    def _update_attempts(
+        self,
+        cmd: Command,
+        aggregate_id: UUID,
+        kind: type[A],
+        authorize: Callable[[A], frozenset[str]],
+        change: Callable[[A, EventMeta], Any],
+    ) -> Written:
         for attempt in range(MAX_ATTEMPTS):
-            aggregate = self._load(cmd.actor.tenant, aggregate_id, kind)
+            # The first try trusts the cache (If-Match needs the current version, so not then).
+            optimistic = attempt == 0 and cmd.if_match is None
+            aggregate = self._load(cmd.actor.tenant, aggregate_id, kind, cached=optimistic)
             if cmd.if_match is not None and aggregate.version != cmd.if_match:
                 raise StaleVersion(f"the current version is {aggregate.version}")
             redacted = authorize(aggregate)
@@ -261,7 +310,9 @@ class RecordsCore(Application[UUID]):
             except IntegrityError:
                 if cmd.if_match is not None:
                     raise StaleVersion("another write made this version stale") from None
-                time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
+                if attempt:  # the first conflict may only mean the cached copy was behind
+                    time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
                 continue
+            self._remember(aggregate)
             return written
         raise TooMuchContention(f"gave up after {MAX_ATTEMPTS} concurrent conflicts")

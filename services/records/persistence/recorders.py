@@ -10,12 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+import psycopg
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from eventsourcing.utils import retry
 
+from services.records.application.ports import IdempotencyClaimLost, IdentifierTaken
 from services.records.persistence.dialect import Dialect
+from services.records.persistence.group_commit import GroupCommitter, PendingWrite
 from services.records.persistence.migrations import migrate
 from services.records.persistence.tables import RecordTables
 
@@ -26,6 +33,7 @@ class PostgresRecordsRecorder(PostgresApplicationRecorder):
         self.tables = RecordTables(
             Dialect("postgres", datastore.schema), lambda: datastore.transaction(commit=True)
         )
+        self.committer = GroupCommitter(self._write_batch, lambda: datastore.pool.closed)
 
     def create_table(self) -> None:
         super().create_table()
@@ -33,19 +41,41 @@ class PostgresRecordsRecorder(PostgresApplicationRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        """The library's insert, without psycopg's pipeline mode.
+        """Written by the group committer, together with the saves of concurrent requests."""
+        return self.committer.submit(stored_events, kwargs.get("commit_rows"))
 
-        In a pipeline, a conflict on one of our rows (two writers racing for the same version) can reach
-        the client before the library's sync, which then commits an aborted pipeline: the conflict
-        surfaces as ``PipelineAborted`` (an OperationalError) instead of an IntegrityError that the
-        application retries. Statement by statement, every conflict is an IntegrityError where it occurs.
+    def _write_batch(self, batch: list[PendingWrite]) -> None:
+        """One transaction: each save's rows under a savepoint, then all their events under one lock.
+
+        Our rows come first and outside the table lock, so a lost race (the as_of row of a version
+        already taken) fails as that save's own IntegrityError; the events table is then locked for two
+        round trips per batch (lock, notify and insert pipelined; the commit), however large the batch.
         """
-        with self.datastore.transaction(commit=True) as curs:
-            self.tables.write_commit_rows(curs, kwargs.get("commit_rows"))
-            if not stored_events:
-                return []
-            self._insert_stored_events(curs, stored_events, **kwargs)
-            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            accepted = [write for write in batch if self._write_rows(conn, curs, write)]
+            events = [event for write in accepted for event in write.stored_events]
+            if not events:
+                return
+            with conn.pipeline() as pipeline, conn.cursor() as insert:
+                self._lock_table(curs)
+                self._notify_channel(curs)
+                PostgresAggregateRecorder._insert_stored_events(self, insert, events)
+                pipeline.sync()
+                ids = list(self._fetch_ids_after_insert_events(insert, events) or [])
+            for write in accepted:
+                write.notification_ids, ids = ids[: len(write.stored_events)], ids[len(write.stored_events) :]
+
+    def _write_rows(self, conn: Any, curs: Any, write: PendingWrite) -> bool:
+        try:
+            with conn.transaction():  # a savepoint
+                self.tables.write_commit_rows(curs, write.rows)
+        except psycopg.IntegrityError as conflict:
+            write.error = IntegrityError(type(conflict).__name__)
+            return False
+        except (IdentifierTaken, IdempotencyClaimLost) as refused:
+            write.error = refused
+            return False
+        return True
 
 
 class SQLiteRecordsRecorder(SQLiteApplicationRecorder):
