@@ -45,6 +45,21 @@ class PostgresRecordsRecorder(PostgresApplicationRecorder):
         return self.committer.submit(stored_events, kwargs.get("commit_rows"))
 
     def _write_batch(self, batch: list[PendingWrite]) -> None:
+        try:
+            self._write_together(batch)
+        except IntegrityError:
+            if len(batch) == 1:
+                raise
+            # An event conflicted that no row of ours caught: give each save its own transaction and
+            # so its own outcome, rather than failing the saves that shared the batch.
+            for write in batch:
+                write.error, write.notification_ids = None, []
+                try:
+                    self._write_together([write])
+                except IntegrityError as conflict:
+                    write.error = conflict
+
+    def _write_together(self, batch: list[PendingWrite]) -> None:
         """One transaction: each save's rows under a savepoint, then all their events under one lock.
 
         Our rows come first and outside the table lock, so a lost race (the as_of row of a version
