@@ -14,12 +14,17 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import OperationalError, StoredEvent
 
 from services.records.application.ports import CommitRows
 
 MAX_BATCH = 64
 IDLE_SECONDS = 1.0
+WAIT_SECONDS = 60.0  # far beyond any batch: only a writer lost at shutdown gets here
+
+
+class ClosedError(OperationalError):
+    """The database was closed (the service is shutting down) before the save could be written."""
 
 
 @dataclass
@@ -46,10 +51,13 @@ class GroupCommitter:
         self._thread: threading.Thread | None = None
 
     def submit(self, stored_events: Sequence[StoredEvent], rows: CommitRows | None) -> list[int]:
+        if self._is_closed():
+            raise ClosedError("the records database is closed")
         write = PendingWrite(stored_events, rows)
         self._queue.put(write)
         self._ensure_writer()
-        write.done.wait()
+        if not write.done.wait(timeout=WAIT_SECONDS):
+            raise ClosedError("the save was not written in time; it may or may not have committed")
         if write.error is not None:
             raise write.error
         return write.notification_ids
@@ -76,6 +84,17 @@ class GroupCommitter:
                 except queue.Empty:
                     break
             self._write(batch)
+        self._fail_waiting(ClosedError("the records database was closed"))
+
+    def _fail_waiting(self, failure: BaseException) -> None:
+        """Closed with saves still queued: none of them was written; tell their requests so."""
+        while True:
+            try:
+                write = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            write.error = failure
+            write.done.set()
 
     def _write(self, batch: list[PendingWrite]) -> None:
         try:
