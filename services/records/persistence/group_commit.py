@@ -27,6 +27,10 @@ class ClosedError(OperationalError):
     """The database was closed (the service is shutting down) before the save could be written."""
 
 
+class SaveOutcomeUnknown(RuntimeError):
+    """Never retried: the save may have committed, and a retry could record it twice."""
+
+
 @dataclass
 class PendingWrite:
     stored_events: Sequence[StoredEvent]
@@ -57,7 +61,7 @@ class GroupCommitter:
         self._queue.put(write)
         self._ensure_writer()
         if not write.done.wait(timeout=WAIT_SECONDS):
-            raise ClosedError("the save was not written in time; it may or may not have committed")
+            raise SaveOutcomeUnknown("the save was not written in time; it may or may not have committed")
         if write.error is not None:
             raise write.error
         return write.notification_ids
