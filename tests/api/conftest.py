@@ -15,3 +15,10 @@ from tests.support.records import RecordsApi, records_settings, running_records
 def api(pg_schema: PgDatabase, tmp_path: Path) -> Iterator[RecordsApi]:
     with running_records(records_settings(pg_schema, tmp_path)) as running:
         yield running
+
+
+@pytest.fixture
+def eid(api: RecordsApi) -> str:
+    """An open episode of dr-ada's, who is in the directory with a client of hers."""
+    _, episode = api.practice("dr-ada")
+    return str(episode["id"])

@@ -18,12 +18,6 @@ from tests.support.records import RecordsApi
 ONE_MIB = 1_048_576
 
 
-@pytest.fixture
-def eid(api: RecordsApi) -> str:
-    _, episode = api.practice("dr-ada")
-    return str(episode["id"])
-
-
 def _sessions(eid: str) -> str:
     return f"/v1/episodes/{eid}/sessions"
 

@@ -9,10 +9,15 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.support.api_checks import assert_problem, assert_validation, no_server_errors  # noqa: F401
+from tests.support.api_checks import (  # noqa: F401
+    assert_problem,
+    assert_validation,
+    episode_as_ada,
+    no_server_errors,
+    read_as_ada,
+)
 from tests.support.api_seed import (
     created,
     exploration_body,
@@ -25,22 +30,6 @@ from tests.support.api_seed import (
     session_body,
 )
 from tests.support.records import RecordsApi
-
-
-@pytest.fixture
-def eid(api: RecordsApi) -> str:
-    _, episode = api.practice("dr-ada")
-    return str(episode["id"])
-
-
-def _get(api: RecordsApi, path: str, **params: Any) -> httpx.Response:
-    response: httpx.Response = api.http.get(path, params=params, headers=api.headers("clinician", "dr-ada"))
-    return response
-
-
-def _episode(api: RecordsApi, eid: str) -> dict[str, Any]:
-    body: dict[str, Any] = _get(api, f"/v1/episodes/{eid}").json()
-    return body
 
 
 # --- sessions --------------------------------------------------------------------------------------------
@@ -57,11 +46,11 @@ def test_a_session_is_created_at_a_readable_location(api: RecordsApi, eid: str) 
         "dr-ada",
     )
     assert datetime.fromisoformat(body["occurred_at"]) == datetime.fromisoformat("2026-01-12T09:00:00+01:00")
-    read = _get(api, response.headers["location"])
+    read = read_as_ada(api, response.headers["location"])
     assert read.status_code == 200
     assert read.headers["etag"] == '"2"'
     assert read.json() == body
-    assert _episode(api, eid)["sessions"] == [body]
+    assert episode_as_ada(api, eid)["sessions"] == [body]
 
 
 @pytest.mark.parametrize(
@@ -85,9 +74,9 @@ def test_invalid_sessions_are_422_and_write_nothing(
 
 def test_unknown_or_malformed_session_ids(api: RecordsApi, eid: str) -> None:
     hold_session(api, eid)
-    assert_problem(_get(api, f"/v1/episodes/{eid}/sessions/{uuid.uuid4()}"), 404, "not-found")
-    assert_problem(_get(api, f"/v1/episodes/{uuid.uuid4()}/sessions/{uuid.uuid4()}"), 404, "not-found")
-    assert_validation(_get(api, f"/v1/episodes/{eid}/sessions/42"), ("path", "session_id"))
+    assert_problem(read_as_ada(api, f"/v1/episodes/{eid}/sessions/{uuid.uuid4()}"), 404, "not-found")
+    assert_problem(read_as_ada(api, f"/v1/episodes/{uuid.uuid4()}/sessions/{uuid.uuid4()}"), 404, "not-found")
+    assert_validation(read_as_ada(api, f"/v1/episodes/{eid}/sessions/42"), ("path", "session_id"))
 
 
 # --- patterns and explorations ---------------------------------------------------------------------------
@@ -110,7 +99,7 @@ def test_a_pattern_is_identified_then_explored_in_a_session(api: RecordsApi, eid
         session["id"],
         "Noticed the urge to cancel",
     )
-    read = _get(api, explored.headers["location"]).json()
+    read = read_as_ada(api, explored.headers["location"]).json()
     assert read["explorations"] == [exploration]
 
 
@@ -168,7 +157,7 @@ def test_a_reflection_refers_to_an_entry_as_it_was(api: RecordsApi, eid: str) ->
     reflection = created(response)
     assert response.headers["location"] == f"/v1/episodes/{eid}/reflections/{reflection['id']}"
     assert reflection["refers_to"] == [{"entry_id": session["id"], "event_version": 2}]
-    assert _get(api, response.headers["location"]).json() == reflection
+    assert read_as_ada(api, response.headers["location"]).json() == reflection
 
 
 def test_a_reflection_may_refer_to_the_episode_itself(api: RecordsApi, eid: str) -> None:
@@ -219,28 +208,28 @@ def test_entries_read_at_a_version_or_as_of_an_instant(api: RecordsApi, eid: str
     )
     recorded = [datetime.fromisoformat(i["recorded_at"]) for i in history(api, eid)]
 
-    assert _get(api, s_path, version=2).json() == session
-    assert_problem(_get(api, s_path, version=1), 404, "not-found")
-    assert_problem(_get(api, m_path, version=2), 404, "not-found")
-    assert _get(api, m_path, version=3).json() == measure
-    assert_problem(_get(api, s_path, version=4), 404, "not-found")
+    assert read_as_ada(api, s_path, version=2).json() == session
+    assert_problem(read_as_ada(api, s_path, version=1), 404, "not-found")
+    assert_problem(read_as_ada(api, m_path, version=2), 404, "not-found")
+    assert read_as_ada(api, m_path, version=3).json() == measure
+    assert_problem(read_as_ada(api, s_path, version=4), 404, "not-found")
 
-    assert _get(api, s_path, as_of=recorded[1].isoformat()).json() == session
-    assert_problem(_get(api, s_path, as_of=recorded[0].isoformat()), 404, "not-found")
-    assert_problem(_get(api, m_path, as_of=recorded[1].isoformat()), 404, "not-found")
+    assert read_as_ada(api, s_path, as_of=recorded[1].isoformat()).json() == session
+    assert_problem(read_as_ada(api, s_path, as_of=recorded[0].isoformat()), 404, "not-found")
+    assert_problem(read_as_ada(api, m_path, as_of=recorded[1].isoformat()), 404, "not-found")
     assert_problem(
-        _get(api, s_path, as_of=(recorded[0] - timedelta(seconds=1)).isoformat()), 404, "not-found"
+        read_as_ada(api, s_path, as_of=(recorded[0] - timedelta(seconds=1)).isoformat()), 404, "not-found"
     )
-    assert_validation(_get(api, s_path, as_of="2026-01-12T09:00:00"), ("query", "as_of"))
-    assert_validation(_get(api, s_path, version=2, as_of=recorded[1].isoformat()), detail="not both")
+    assert_validation(read_as_ada(api, s_path, as_of="2026-01-12T09:00:00"), ("query", "as_of"))
+    assert_validation(read_as_ada(api, s_path, version=2, as_of=recorded[1].isoformat()), detail="not both")
 
 
 def test_as_of_after_time_has_passed_shows_the_earlier_state(api: RecordsApi, eid: str) -> None:
     session = hold_session(api, eid)
     between = datetime.now().astimezone()
     second = hold_session(api, eid)
-    then = _get(api, f"/v1/episodes/{eid}", as_of=between.isoformat()).json()
+    then = read_as_ada(api, f"/v1/episodes/{eid}", as_of=between.isoformat()).json()
     assert [s["id"] for s in then["sessions"]] == [session["id"]]
     path = f"/v1/episodes/{eid}/sessions/{second['id']}"
-    assert_problem(_get(api, path, as_of=between.isoformat()), 404, "not-found")
-    assert _get(api, path).status_code == 200
+    assert_problem(read_as_ada(api, path, as_of=between.isoformat()), 404, "not-found")
+    assert read_as_ada(api, path).status_code == 200

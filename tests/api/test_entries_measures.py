@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.support.api_checks import assert_validation, no_server_errors  # noqa: F401
+from tests.support.api_checks import assert_validation, episode_as_ada, no_server_errors, read_as_ada  # noqa: F401
 from tests.support.api_seed import (
     created,
     history,
@@ -18,22 +17,6 @@ from tests.support.api_seed import (
     session_body,
 )
 from tests.support.records import RecordsApi
-
-
-@pytest.fixture
-def eid(api: RecordsApi) -> str:
-    _, episode = api.practice("dr-ada")
-    return str(episode["id"])
-
-
-def _get(api: RecordsApi, path: str, **params: Any) -> httpx.Response:
-    response: httpx.Response = api.http.get(path, params=params, headers=api.headers("clinician", "dr-ada"))
-    return response
-
-
-def _episode(api: RecordsApi, eid: str) -> dict[str, Any]:
-    body: dict[str, Any] = _get(api, f"/v1/episodes/{eid}").json()
-    return body
 
 
 # --- measures --------------------------------------------------------------------------------------------
@@ -47,7 +30,7 @@ def test_a_valid_measure_is_scored_with_its_loinc_code(
     assert response.headers["location"] == f"/v1/episodes/{eid}/measures/{measure['id']}"
     assert (measure["instrument"], measure["loinc"]) == (instrument, loinc)
     assert (measure["score"], measure["items"]) == (body["score"], body["items"])
-    assert _get(api, response.headers["location"]).json() == measure
+    assert read_as_ada(api, response.headers["location"]).json() == measure
 
 
 @pytest.mark.parametrize(
@@ -102,7 +85,7 @@ def test_a_domain_validation_problem_names_the_offending_field(
 def test_a_sud_label_is_accepted_and_shown_to_the_care_team(api: RecordsApi, eid: str) -> None:
     measure = created(post(api, f"/v1/episodes/{eid}/measures", measure_body(labels=["SUD", "ETH", "SUD"])))
     assert measure["labels"] == ["ETH", "SUD"]
-    episode = _episode(api, eid)
+    episode = episode_as_ada(api, eid)
     assert [m["labels"] for m in episode["measures"]] == [["ETH", "SUD"]]
     assert episode["redacted_labels"] == []
 
@@ -110,7 +93,7 @@ def test_a_sud_label_is_accepted_and_shown_to_the_care_team(api: RecordsApi, eid
 @pytest.mark.parametrize("kind", ["sessions", "patterns", "reflections", "measures", "goals", "episode"])
 def test_psychotherapy_note_label_on_an_episode_entry_is_422(api: RecordsApi, eid: str, kind: str) -> None:
     """Invalid input, not a denied access: the care team may write these entries, just not with PSYTHPN."""
-    client_id = _episode(api, eid)["client_id"]
+    client_id = episode_as_ada(api, eid)["client_id"]
     bodies = {
         "sessions": session_body(),
         "patterns": pattern_body(),

@@ -25,12 +25,6 @@ from tests.support.records import RecordsApi
 
 
 @pytest.fixture
-def eid(api: RecordsApi) -> str:
-    _, episode = api.practice("dr-ada")
-    return str(episode["id"])
-
-
-@pytest.fixture
 def goal(api: RecordsApi, eid: str) -> dict[str, Any]:
     return set_goal(api, eid)
 

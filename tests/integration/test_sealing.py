@@ -7,9 +7,7 @@ mapper.py: the aggregate id, version and topic are the associated data, so a sea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -40,20 +38,8 @@ from tests.support.integration_records import (
     register_practitioner,
     state_of,
 )
-from tests.support.records import records_settings
 
 CLIENT_TOPICS = ("touchstone.records.Client", "touchstone.records.Episode")
-
-
-@pytest.fixture
-def settings(database: Database, tmp_path: Path) -> RecordsSettings:
-    return records_settings(database, tmp_path)
-
-
-@pytest.fixture
-def app(settings: RecordsSettings) -> Iterator[RecordsApplication]:
-    with records_app(settings) as app:
-        yield app
 
 
 def marker(label: str) -> str:

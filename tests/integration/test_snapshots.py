@@ -6,8 +6,6 @@ shortcuts: whatever is read through them must equal the replay of the stored eve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -19,20 +17,8 @@ from services.records.application.errors import StaleVersion
 from services.records.settings import RecordsSettings
 from tests.support import Database
 from tests.support.integration_records import ADA, RawDatabase, hold_session, practice, records_app, state_of
-from tests.support.records import records_settings
 
 LONG = 260
-
-
-@pytest.fixture
-def settings(database: Database, tmp_path: Path) -> RecordsSettings:
-    return records_settings(database, tmp_path)
-
-
-@pytest.fixture
-def app(settings: RecordsSettings) -> Iterator[RecordsApplication]:
-    with records_app(settings) as app:
-        yield app
 
 
 def replay(events: list[Any]) -> Any:

@@ -83,3 +83,14 @@ def no_server_errors(api: RecordsApi) -> Iterator[None]:
     hooks["response"] = [*hooks.get("response", []), _refuse_server_errors]
     api.http.event_hooks = hooks
     yield
+
+
+def read_as_ada(api: RecordsApi, path: str, **params: Any) -> httpx.Response:
+    """GET as dr-ada, the clinician of ``api.practice()``'s episode."""
+    response: httpx.Response = api.http.get(path, params=params, headers=api.headers("clinician", "dr-ada"))
+    return response
+
+
+def episode_as_ada(api: RecordsApi, eid: str) -> dict[str, Any]:
+    body: dict[str, Any] = read_as_ada(api, f"/v1/episodes/{eid}").json()
+    return body

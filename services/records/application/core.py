@@ -286,33 +286,23 @@ class RecordsCore(Application[UUID]):
         races with other processes are settled by the insert's version check and retried.
         """
         with self._write_locks[hash(aggregate_id) % len(self._write_locks)]:
-            return self._update_attempts(cmd, aggregate_id, kind, authorize, change)
-
-    def _update_attempts(
-        self,
-        cmd: Command,
-        aggregate_id: UUID,
-        kind: type[A],
-        authorize: Callable[[A], frozenset[str]],
-        change: Callable[[A, EventMeta], Any],
-    ) -> Written:
-        for attempt in range(MAX_ATTEMPTS):
-            # The first try trusts the cache (If-Match needs the current version, so not then).
-            optimistic = attempt == 0 and cmd.if_match is None
-            aggregate = self._load(cmd.actor.tenant, aggregate_id, kind, cached=optimistic)
-            if cmd.if_match is not None and aggregate.version != cmd.if_match:
-                raise StaleVersion(f"the current version is {aggregate.version}")
-            redacted = authorize(aggregate)
-            value = change(aggregate, self._meta(cmd))
-            written = Written(value, aggregate_id, aggregate.version, aggregate, redacted)
-            try:
-                self._save(cmd, written, aggregate, rows=CommitRows())
-            except IntegrityError:
-                if cmd.if_match is not None:
-                    raise StaleVersion("another write made this version stale") from None
-                if attempt:  # the first conflict may only mean the cached copy was behind
-                    time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
-                continue
-            self._remember(aggregate)
-            return written
+            for attempt in range(MAX_ATTEMPTS):
+                # The first try trusts the cache (If-Match needs the current version, so not then).
+                optimistic = attempt == 0 and cmd.if_match is None
+                aggregate = self._load(cmd.actor.tenant, aggregate_id, kind, cached=optimistic)
+                if cmd.if_match is not None and aggregate.version != cmd.if_match:
+                    raise StaleVersion(f"the current version is {aggregate.version}")
+                redacted = authorize(aggregate)
+                value = change(aggregate, self._meta(cmd))
+                written = Written(value, aggregate_id, aggregate.version, aggregate, redacted)
+                try:
+                    self._save(cmd, written, aggregate, rows=CommitRows())
+                except IntegrityError:
+                    if cmd.if_match is not None:
+                        raise StaleVersion("another write made this version stale") from None
+                    if attempt:  # the first conflict may only mean the cached copy was behind
+                        time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
+                    continue
+                self._remember(aggregate)
+                return written
         raise TooMuchContention(f"gave up after {MAX_ATTEMPTS} concurrent conflicts")

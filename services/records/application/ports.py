@@ -80,7 +80,6 @@ class CommitRows:
 
     as_of: list[AsOfRow] = field(default_factory=list)
     identifiers: list[IdentifierClaim] = field(default_factory=list)
-    released_identifiers: list[IdentifierClaim] = field(default_factory=list)
     episode_link: EpisodeLink | None = None
     new_key: NewClientKey | None = None
     idempotency: IdempotencyCompletion | None = None

@@ -1,8 +1,9 @@
 """Application recorders that also write our own rows in the transaction that inserts the events.
 
 Selected through the library's ``APPLICATION_RECORDER_TOPIC``. ``Application.save(..., commit_rows=...)``
-passes :class:`CommitRows` down to ``_insert_events``; the library's searchable-timestamps example uses
-the same technique.
+passes :class:`CommitRows` down to ``insert_events`` (the library's searchable-timestamps example uses the
+same technique): on SQLite they are written after the events in the same transaction, on PostgreSQL by the
+group committer (``group_commit``).
 """
 
 from __future__ import annotations

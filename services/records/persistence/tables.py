@@ -51,11 +51,6 @@ class RecordTables:
                 d.sql("INSERT INTO {t}records_client_keys VALUES (%s, %s, %s, %s, NULL)"),
                 (d.uuid(key.client_id), key.tenant, key.wrapped_key, d.time(datetime.now(UTC))),
             )
-        for released in rows.released_identifiers:
-            curs.execute(
-                d.sql("DELETE FROM {t}records_client_identifiers WHERE tenant = %s AND digest = %s"),
-                (released.tenant, released.digest),
-            )
         for claim in rows.identifiers:
             curs.execute(
                 d.sql(
