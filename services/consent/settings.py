@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.storekit.eventstore import Recorders, eventstore_env
+from services.storekit.master_key import derive_key, master_key_bytes
 
 SQLITE_SCHEME = "sqlite:///"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+DEV_ISSUER = "touchstone-dev"
+DEV_AUDIENCE = "touchstone"
+RECORDERS = Recorders(
+    postgres="services.consent.persistence.recorders:PostgresConsentRecorder",
+    sqlite="services.consent.persistence.recorders:SQLiteConsentRecorder",
+)
 
 
 class ConsentSettings(BaseSettings):
@@ -20,9 +30,13 @@ class ConsentSettings(BaseSettings):
     consent_database_url: str | None = None
     var_dir: Path = Path("var")
     jwks: str | None = None
-    jwt_issuer: str | None = None
-    jwt_audience: str | None = None
+    jwt_issuer: str = DEV_ISSUER
+    jwt_audience: str = DEV_AUDIENCE
+    jwt_algorithm: str = "ES256"
+    master_key: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    db_pool_size: int = 5
+    db_max_overflow: int = 35
 
     @field_validator("consent_database_url")
     @classmethod
@@ -36,11 +50,21 @@ class ConsentSettings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_identity(self) -> ConsentSettings:
         # Outside development there is no development key to fall back on: refuse to start half-configured.
-        missing = [name for name in ("jwks", "jwt_issuer", "jwt_audience") if getattr(self, name) is None]
-        if self.env == "production" and missing:
-            names = ", ".join(f"TOUCHSTONE_{name.upper()}" for name in missing)
-            raise ValueError(f"production needs {names}")
+        if self.env == "production":
+            missing = [name for name in ("jwks", "master_key") if getattr(self, name) is None]
+            if missing:
+                names = ", ".join(f"TOUCHSTONE_{name.upper()}" for name in missing)
+                raise ValueError(f"production needs {names}")
+            if self.jwt_issuer == DEV_ISSUER:
+                raise ValueError("production refuses the development issuer; set TOUCHSTONE_JWT_ISSUER")
         return self
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def jwks_source(self) -> str:
+        return self.jwks or str(self.var_dir / "dev-keys" / "jwks.json")
 
     @property
     def database_url(self) -> str:
@@ -48,3 +72,23 @@ class ConsentSettings(BaseSettings):
         if self.consent_database_url is not None:
             return self.consent_database_url
         return SQLITE_SCHEME + str(self.var_dir / "consent.sqlite")
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The library's settings: the database, our recorders, and AES-GCM for every stored event.
+
+        Events hold free text (break-glass reasons, review notes, revocation reasons), so they are
+        encrypted with a key derived from the master key; the index tables hold only ids and codes.
+        """
+        configured = self.master_key.get_secret_value() if self.master_key else None
+        cipher_key = derive_key(master_key_bytes(configured, self.var_dir), "touchstone/consent/events/v1")
+        return {
+            **eventstore_env(
+                self.database_url,
+                default_sqlite=self.var_dir / "consent.sqlite",
+                recorders=RECORDERS,
+                pool_size=self.db_pool_size,
+                max_overflow=self.db_max_overflow,
+            ),
+            "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+            "CIPHER_KEY": base64.b64encode(cipher_key).decode(),
+        }

@@ -23,8 +23,8 @@ from services.records.application.app import RecordsApplication
 from services.records.application.commands import IdempotentWrite, Written
 from services.records.application.ports import IdempotencyScope, StoredResponse
 from services.records.bootstrap import build_records
-from services.records.persistence.dialect import POSTGRES_TYPES, SQLITE_TYPES, Dialect
 from services.records.persistence.migrations import MIGRATIONS, migrate
+from services.storekit.dialect import POSTGRES_TYPES, SQLITE_TYPES, Dialect
 from tests.support import Database, PgDatabase, PgServer, SqliteDatabase
 from tests.support.integration_records import (
     ADA,

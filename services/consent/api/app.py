@@ -1,18 +1,25 @@
-"""The consent service's FastAPI application (composition root of its HTTP side).
-
-For now a bare service: problem documents, request middleware and health endpoints. The consent routes
-arrive with the consent domain.
-"""
+"""The consent service's FastAPI application: create_app(settings) and the OpenAPI document."""
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+import structlog
+from eventsourcing.persistence import OperationalError
+from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
-from services.consent.persistence.database import ping_database
+from contracts.problem import ProblemError
+from services.consent.api import routes
+from services.consent.application.app import Clock, utc_now
+from services.consent.application.errors import AccessDenied, NotFound
+from services.consent.bootstrap import build_consent
+from services.consent.domain.errors import Conflict, InvalidConsent
 from services.consent.settings import ConsentSettings
+from services.identity import TokenVerifier
 from services.restkit import (
     ProblemSpec,
     configure_logging,
@@ -20,32 +27,94 @@ from services.restkit import (
     install_middleware,
     install_problem_handlers,
 )
+from services.restkit.paging import BadCursor
+from services.restkit.problems import problem_response, request_id_of
 
 SERVICE = "consent"
-TITLE = "Touchstone consent"
-VERSION = "0.1.0"
-
-# The one table from the consent service's exceptions to problem documents; filled as the domain grows.
-PROBLEMS: dict[type[Exception], ProblemSpec] = {}
+_log = structlog.get_logger("touchstone.consent")
 
 
-def create_app(settings: ConsentSettings | None = None) -> FastAPI:
-    """Build the app; nothing connects to the database until a request needs it."""
+class DatabaseUnavailable(Exception):
+    """The database could not be reached; the driver's message (hosts, ports) stays in the server."""
+
+    def __init__(self) -> None:
+        super().__init__("the consent database is unavailable; retry shortly")
+        self.headers = {"Retry-After": "2"}
+
+
+PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
+    NotFound: ProblemSpec(404, "not-found", "Not found"),
+    AccessDenied: ProblemSpec(403, "forbidden", "Access denied"),
+    Conflict: ProblemSpec(409, "conflict", "Conflict"),
+    BadCursor: ProblemSpec(422, "validation", "Invalid request"),
+    DatabaseUnavailable: ProblemSpec(503, "service-unavailable", "Database unavailable"),
+}
+
+
+def create_app(settings: ConsentSettings | None = None, *, clock: Clock = utc_now) -> FastAPI:
+    """Build the app; the database is opened when the app starts (lifespan), never at import."""
     settings = settings if settings is not None else ConsentSettings()
     configure_logging(settings.env, settings.log_level)
-    return _build_app(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.verifier = TokenVerifier(
+            settings.jwks_source(),
+            settings.jwt_issuer,
+            settings.jwt_audience,
+            settings.jwt_algorithm,
+            production=settings.production,
+        )
+        app.state.jwks_is_remote = settings.jwks_source().startswith(("http://", "https://"))
+        app.state.consent = await run_in_threadpool(build_consent, settings, clock=clock)
+        _log.info("consent.started", env=settings.env)
+        try:
+            yield
+        finally:
+            app.state.consent.close()
+
+    return _build_app(lifespan)
 
 
-def _build_app(settings: ConsentSettings) -> FastAPI:
-    app = FastAPI(title=TITLE, version=VERSION)
-    app.state.settings = settings
+def _build_app(lifespan: Any = None) -> FastAPI:
+    app = FastAPI(
+        title="Touchstone consent",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Consent directives, access decisions with obligations, break-glass with review.",
+    )
     install_problem_handlers(app, PROBLEMS)
-    install_middleware(app, SERVICE)
-    app.include_router(health_router(SERVICE, ready=partial(ping_database, settings.database_url)))
+    app.add_exception_handler(InvalidConsent, _invalid_consent)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    install_middleware(app, SERVICE, bearer_prefix="/v1")
+    app.include_router(health_router(SERVICE, ready=lambda: _ping(app)))
+    app.include_router(routes.router)
     return app
 
 
+def _ping(app: FastAPI) -> bool:
+    app.state.consent.index.ping()
+    return True
+
+
+async def _invalid_consent(request: Request, exc: Exception) -> Response:
+    """422 naming every missing or contradictory element, like request validation does."""
+    assert isinstance(exc, InvalidConsent)  # registered for InvalidConsent only
+    errors = [
+        ProblemError(loc=["body", *field.split(".")], msg=message, type="value_error")
+        for field, message in exc.problems
+    ]
+    detail = f"the consent cannot be granted: {len(errors)} element(s) missing or invalid"
+    return problem_response(
+        422, "validation", "Invalid consent", detail, request_id_of(request), errors=errors
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    _log.warning("consent.database_unavailable", error_type=type(exc).__name__)
+    raise DatabaseUnavailable() from None
+
+
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document, built without the database, the environment or logging set-up."""
-    # Defaults rather than the environment, so the committed document is the same wherever it is generated.
-    return _build_app(ConsentSettings.model_construct()).openapi()
+    """The OpenAPI document, built without a database or the environment."""
+    return _build_app().openapi()

@@ -7,21 +7,8 @@ racing; on SQLite the writer lock does the same.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
-
-from services.records.persistence.dialect import POSTGRES_TYPES, SQLITE_TYPES, Dialect
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    name: str
-    statements: tuple[str, ...]
-
+from services.storekit.dialect import Dialect
+from services.storekit.migrations import Migration, Transaction, apply_migrations
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -59,46 +46,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
-Transaction = Callable[[], AbstractContextManager[Any]]
-
 
 def migrate(dialect: Dialect, transaction: Transaction) -> list[int]:
-    """Apply the migrations not yet applied; return the versions applied now."""
-    types = POSTGRES_TYPES if dialect.name == "postgres" else SQLITE_TYPES
-    with transaction() as curs:
-        _lock(dialect, curs)  # concurrent CREATE TABLE IF NOT EXISTS races on PostgreSQL's catalog
-        curs.execute(
-            dialect.sql(
-                "CREATE TABLE IF NOT EXISTS {t}records_schema_migrations"
-                " (version integer PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)"
-            )
-        )
-    applied: list[int] = []
-    for migration in MIGRATIONS:
-        with transaction() as curs:
-            _lock(dialect, curs)
-            curs.execute(
-                dialect.sql("SELECT version FROM {t}records_schema_migrations WHERE version = %s"),
-                (migration.version,),
-            )
-            if curs.fetchone() is not None:
-                continue
-            for statement in _statements(migration, dialect, types):
-                curs.execute(statement)
-            curs.execute(
-                dialect.sql("INSERT INTO {t}records_schema_migrations VALUES (%s, %s, %s)"),
-                (migration.version, migration.name, datetime.now(UTC).isoformat()),
-            )
-            applied.append(migration.version)
-    return applied
-
-
-def _statements(migration: Migration, dialect: Dialect, types: dict[str, str]) -> Iterator[str]:
-    prefix = f'"{dialect.schema}".' if dialect.schema else ""
-    for statement in migration.statements:
-        yield statement.format(t=prefix, **types)
-
-
-def _lock(dialect: Dialect, curs: Any) -> None:
-    if dialect.name == "postgres":
-        curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{dialect.schema}/records-migrations",))
+    """Apply the records migrations not yet applied; return the versions applied now."""
+    return apply_migrations(dialect, transaction, MIGRATIONS, ledger="records_schema_migrations")

@@ -22,10 +22,10 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from eventsourcing.utils import retry
 
 from services.records.application.ports import IdempotencyClaimLost, IdentifierTaken
-from services.records.persistence.dialect import Dialect
 from services.records.persistence.group_commit import GroupCommitter, PendingWrite
 from services.records.persistence.migrations import migrate
 from services.records.persistence.tables import RecordTables
+from services.storekit.dialect import Dialect
 
 
 class PostgresRecordsRecorder(PostgresApplicationRecorder):

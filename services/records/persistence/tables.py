@@ -23,7 +23,7 @@ from services.records.application.ports import (
     IdentifierTaken,
     StoredResponse,
 )
-from services.records.persistence.dialect import Dialect
+from services.storekit.dialect import Dialect
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 _SCOPE = "tenant = %s AND actor = %s AND method = %s AND path = %s AND key = %s"

@@ -1,0 +1,247 @@
+"""The consent application: directives, decisions and break-glass, each decided by the policy table.
+
+Every operation, the service's own included (granting a consent, reading the review queue), is decided by
+:func:`~services.consent.domain.policy.decide` and the decision is saved as an event, in the same
+transaction as any change it permits, before the caller gets an answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+import uuid_utils
+from eventsourcing.application import AggregateNotFoundError, Application
+
+from services.consent.application.errors import AccessDenied, NotFound
+from services.consent.application.ports import BreakGlassRow, CommitRows, ConsentIndex, DirectiveRow
+from services.consent.domain.base import ConsentAggregate, EventMeta
+from services.consent.domain.break_glass import BreakGlass, Outcome
+from services.consent.domain.decision import AccessDecision
+from services.consent.domain.directive import ConsentDirective, Terms, status_at
+from services.consent.domain.errors import InvalidConsent
+from services.consent.domain.policy import Ask, BreakGlassFact, ConsentFact, Verdict, decide
+
+A = TypeVar("A", bound=ConsentAggregate)
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> UUID:
+    return UUID(str(uuid_utils.uuid7()))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller, from the verified token only."""
+
+    sub: str
+    tenant: str
+    roles: frozenset[str]
+    client_id: UUID | None
+    purpose_of_use: str
+
+
+@dataclass(frozen=True)
+class Command:
+    actor: Actor
+    request_id: str
+    causation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the records service (or an integrator) asks about; the actor is not part of it."""
+
+    action: str
+    resource_type: str
+    client_id: UUID | None = None
+    resource_id: str | None = None
+    labels: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    purpose: str | None = None
+    care_team: frozenset[str] = frozenset()
+    supervisors: frozenset[str] = frozenset()
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class Decided:
+    id: UUID
+    verdict: Verdict
+    decided_at: datetime
+
+
+class ConsentApplication(Application[UUID]):
+    name = "consent"  # names the tables (consent_events): never change it
+
+    def __init__(self, env: dict[str, str], *, clock: Clock = utc_now) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self.index: ConsentIndex = self.recorder.index  # type: ignore[attr-defined]
+
+    # --- decisions --------------------------------------------------------------------------------------
+    def decide(self, cmd: Command, question: Question) -> Decided:
+        """Decide, store the decision, then answer (a deny is an answer too, not an error)."""
+        decided, decision = self._decision(cmd, question)
+        self.save(decision)
+        return decided
+
+    def _decision(self, cmd: Command, question: Question) -> tuple[Decided, AccessDecision]:
+        now = self.clock()
+        ask = self._ask(cmd.actor, question, now)
+        verdict = decide(ask)
+        decision_id = new_id()
+        decision = AccessDecision.record(self._meta(cmd, now), decision_id, ask, verdict)
+        return Decided(decision_id, verdict, now), decision
+
+    def _ask(self, actor: Actor, q: Question, now: datetime) -> Ask:
+        consents: tuple[ConsentFact, ...] = ()
+        grants: tuple[BreakGlassFact, ...] = ()
+        if q.client_id is not None:
+            consents = tuple(
+                ConsentFact(row.id, row.terms, status_at(row.terms, row.revoked_at, now), row.granted_at)
+                for row in self.index.directives_of(actor.tenant, q.client_id)
+            )
+            if "clinician" in actor.roles and actor.sub not in q.care_team:
+                grants = tuple(
+                    BreakGlassFact(
+                        g.id, g.actor, g.client_id, g.expires_at, g.started_at <= now < g.expires_at
+                    )
+                    for g in self.index.break_glass_of(actor.tenant, actor.sub, q.client_id)
+                )
+        return Ask(
+            tenant=actor.tenant,
+            actor=actor.sub,
+            roles=actor.roles,
+            actor_client_id=actor.client_id,
+            action=q.action,
+            client_id=q.client_id,
+            resource_type=q.resource_type,
+            resource_id=q.resource_id,
+            labels=q.labels,
+            categories=q.categories,
+            purpose=q.purpose or actor.purpose_of_use,
+            care_team=q.care_team,
+            supervisors=q.supervisors,
+            author=q.author,
+            consents=consents,
+            break_glass=grants,
+        )
+
+    def _permitted(self, cmd: Command, question: Question) -> tuple[Decided, AccessDecision]:
+        """Decide an operation of this service; a denial is stored, then raised."""
+        decided, decision = self._decision(cmd, question)
+        if not decided.verdict.permit:
+            self.save(decision)
+            raise AccessDenied(decided.verdict, decided.id)
+        return decided, decision
+
+    def _read(self, cmd: Command, question: Question) -> None:
+        _, decision = self._permitted(cmd, question)
+        self.save(decision)
+
+    # --- consent directives -----------------------------------------------------------------------------
+    def grant(self, cmd: Command, terms: Terms) -> ConsentDirective:
+        _, decision = self._permitted(cmd, Question("create", "consent", client_id=terms.client_id))
+        try:
+            consent = ConsentDirective.grant(self._meta(cmd, decision.created_on), new_id(), terms)
+        except InvalidConsent:
+            self.save(decision)  # the decision was made: it is kept even though nothing was granted
+            raise
+        self.save(decision, consent, commit_rows=CommitRows(directives=[_directive_row(consent)]))
+        return consent
+
+    def revoke(self, cmd: Command, consent_id: UUID, reason: str) -> ConsentDirective:
+        consent = self._load(cmd.actor.tenant, consent_id, ConsentDirective)
+        question = Question(
+            "write", "consent", client_id=consent.terms.client_id, resource_id=str(consent_id)
+        )
+        _, decision = self._permitted(cmd, question)
+        consent.revoke(self._meta(cmd, decision.created_on), reason)
+        self.save(decision, consent, commit_rows=CommitRows(directives=[_directive_row(consent)]))
+        return consent
+
+    def consent(self, cmd: Command, consent_id: UUID) -> ConsentDirective:
+        consent = self._load(cmd.actor.tenant, consent_id, ConsentDirective)
+        self._read(
+            cmd, Question("read", "consent", client_id=consent.terms.client_id, resource_id=str(consent_id))
+        )
+        return consent
+
+    def consents_of(
+        self, cmd: Command, client_id: UUID, after: UUID | None, limit: int
+    ) -> list[ConsentDirective]:
+        self._read(cmd, Question("read", "consent", client_id=client_id))
+        ids = self.index.directive_ids(cmd.actor.tenant, client_id, after, limit)
+        return [self._load(cmd.actor.tenant, i, ConsentDirective) for i in ids]
+
+    # --- break-glass -----------------------------------------------------------------------------------
+    def invoke_break_glass(self, cmd: Command, client_id: UUID, reason: str, minutes: int) -> BreakGlass:
+        _, decision = self._permitted(cmd, Question("create", "break_glass", client_id=client_id))
+        grant = BreakGlass.invoke(self._meta(cmd, decision.created_on), new_id(), client_id, reason, minutes)
+        self.save(decision, grant, commit_rows=CommitRows(break_glass=[_break_glass_row(grant)]))
+        return grant
+
+    def break_glass(self, cmd: Command, break_glass_id: UUID) -> BreakGlass:
+        grant = self._load(cmd.actor.tenant, break_glass_id, BreakGlass)
+        self._read(cmd, Question("read", "break_glass", client_id=grant.client_id, resource_id=str(grant.id)))
+        return grant
+
+    def break_glass_queue(
+        self, cmd: Command, unreviewed_only: bool, after: UUID | None, limit: int
+    ) -> list[BreakGlass]:
+        self._read(cmd, Question("read", "break_glass"))
+        ids = self.index.break_glass_ids(cmd.actor.tenant, unreviewed_only, after, limit)
+        return [self._load(cmd.actor.tenant, i, BreakGlass) for i in ids]
+
+    def review_break_glass(
+        self, cmd: Command, break_glass_id: UUID, outcome: Outcome, note: str
+    ) -> BreakGlass:
+        grant = self._load(cmd.actor.tenant, break_glass_id, BreakGlass)
+        question = Question("write", "break_glass", client_id=grant.client_id, resource_id=str(grant.id))
+        _, decision = self._permitted(cmd, question)
+        grant.record_review(self._meta(cmd, decision.created_on), outcome, note)
+        self.save(decision, grant, commit_rows=CommitRows(break_glass=[_break_glass_row(grant)]))
+        return grant
+
+    # --- helpers ---------------------------------------------------------------------------------------
+    def _meta(self, cmd: Command, now: datetime) -> EventMeta:
+        return EventMeta(cmd.actor.tenant, cmd.actor.sub, cmd.request_id, cmd.causation_id, now)
+
+    def _load(self, tenant: str, aggregate_id: UUID, kind: type[A]) -> A:
+        try:
+            aggregate: Any = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {_noun(kind)} {aggregate_id}") from None
+        if not isinstance(aggregate, kind) or aggregate.tenant != tenant:
+            raise NotFound(f"no {_noun(kind)} {aggregate_id}")
+        return aggregate
+
+
+def _noun(kind: type[Any]) -> str:
+    return {"ConsentDirective": "consent", "BreakGlass": "break-glass"}.get(
+        kind.__name__, kind.__name__.lower()
+    )
+
+
+def _directive_row(consent: ConsentDirective) -> DirectiveRow:
+    return DirectiveRow(consent.tenant, consent.id, consent.terms, consent.created_on, consent.revoked_at)
+
+
+def _break_glass_row(grant: BreakGlass) -> BreakGlassRow:
+    return BreakGlassRow(
+        grant.tenant,
+        grant.id,
+        grant.client_id,
+        grant.actor,
+        grant.started_at,
+        grant.expires_at,
+        grant.review is not None,
+    )
