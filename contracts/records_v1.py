@@ -283,7 +283,17 @@ class Episode(Response):
     discharge: Discharge | None
     version: int
     recorded_at: AwareDatetime = Field(description="Recorded time of the version shown")
-    redacted_labels: list[str] = Field(description="Entries with these labels were left out")
+    redacted_labels: list[str] = Field(
+        description="The access decision left out every entry carrying one of these labels"
+    )
+    redacted_categories: list[str] = Field(
+        description="The access decision left out every entry of these data categories (sessions, patterns, "
+        "goals, reflections, measures)"
+    )
+    redisclosure_notice: str | None = Field(
+        description="When the answer discloses 42 CFR Part 2 information under a consent: the notice of "
+        "42 CFR 2.32 that must accompany it; null otherwise"
+    )
 
 
 class EpisodeSummary(Response):

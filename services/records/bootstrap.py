@@ -11,10 +11,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from services.records.adapters.consent_gate import HttpConsentGate
 from services.records.application.access import AccessGate
 from services.records.application.app import RecordsApplication
 from services.records.application.core import Clock, utc_now
-from services.records.application.local_policy import LocalAccessPolicy
 from services.records.persistence.keys import DatabaseKeyRing, MasterKey
 from services.records.persistence.mapper import ClientSealingMapper
 from services.records.settings import RecordsSettings
@@ -37,7 +37,7 @@ def build_records(
     env = settings.eventsourcing_env()
     master_key = settings.master_key_bytes()
     with _setup_lock(env):
-        app = RecordsApplication(env, gate=gate or LocalAccessPolicy(), clock=clock)
+        app = RecordsApplication(env, gate=gate or access_gate(settings), clock=clock)
     tables: Any = app.recorder.tables  # type: ignore[attr-defined]
     keyring = DatabaseKeyRing(tables, MasterKey(master_key))
     mapper = app.mapper
@@ -46,6 +46,13 @@ def build_records(
     mapper.keyring = keyring
     app.attach(index=tables, keys=keyring, identifier_digest=IdentifierDigest(master_key))
     return app
+
+
+def access_gate(settings: RecordsSettings) -> AccessGate:
+    """The consent service: no access without a decision, and no decision it has not logged."""
+    if not settings.consent_url:
+        raise ValueError("the records service needs the consent service: set TOUCHSTONE_CONSENT_URL")
+    return HttpConsentGate(settings.consent_url, settings.consent_timeout_seconds)
 
 
 @contextmanager

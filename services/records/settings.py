@@ -12,7 +12,7 @@ from typing import Literal
 from urllib.parse import ParseResult, parse_qs, unquote, urlencode, urlparse
 
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_ISSUER = "touchstone-dev"
@@ -32,7 +32,9 @@ class RecordsSettings(BaseSettings):
     jwt_audience: str = DEV_AUDIENCE
     jwt_algorithm: str = "ES256"
     master_key: SecretStr | None = None
+    # Where the consent service decides every access; records does not start without it.
     consent_url: str | None = None
+    consent_timeout_seconds: float = Field(2.0, gt=0)
     log_level: str = "INFO"
     db_pool_size: int = 5
     db_max_overflow: int = 35
@@ -46,6 +48,7 @@ class RecordsSettings(BaseSettings):
                 for name, value in (
                     ("TOUCHSTONE_JWKS", self.jwks),
                     ("TOUCHSTONE_MASTER_KEY", self.master_key),
+                    ("TOUCHSTONE_CONSENT_URL", self.consent_url),
                 )
                 if not value
             ]

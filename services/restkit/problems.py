@@ -42,17 +42,24 @@ Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 @dataclass(frozen=True)
 class ProblemSpec:
-    """How one kind of failure is answered: the HTTP status, the problem type slug and its title."""
+    """How one kind of failure is answered: the HTTP status, the problem type slug and its title.
+
+    ``retry_after`` (seconds) is sent as ``Retry-After`` for failures that pass (a dependency that is down),
+    so that the exception itself need not know about HTTP.
+    """
 
     status: int
     slug: ProblemSlug
     title: str
+    retry_after: int | None = None
 
     def __post_init__(self) -> None:
         if not 400 <= self.status <= 599:
             raise ValueError(f"a problem status must be 4xx or 5xx, not {self.status}")
         if self.slug not in PROBLEM_SLUGS:
             raise ValueError(f"unknown problem slug {self.slug!r}")
+        if self.retry_after is not None and self.retry_after < 0:
+            raise ValueError("Retry-After is a number of seconds, not negative")
 
 
 # The shared meaning of each status this project uses; HTTP errors raised by the framework (unknown route,
@@ -161,7 +168,10 @@ def _exception_headers(exc: Exception) -> dict[str, str] | None:
 def _mapped_handler(spec: ProblemSpec) -> Handler:
     async def handle(request: Request, exc: Exception) -> Response:
         # Domain exceptions in this project carry PHI-free messages written for the caller.
-        return spec_response(spec, str(exc) or spec.title, request_id_of(request), _exception_headers(exc))
+        headers = _exception_headers(exc) or {}
+        if spec.retry_after is not None:
+            headers.setdefault("Retry-After", str(spec.retry_after))
+        return spec_response(spec, str(exc) or spec.title, request_id_of(request), headers or None)
 
     return handle
 

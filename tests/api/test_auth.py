@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 
-from services.records.application.local_policy import DEFAULT_DENY
 from tests.support.api_checks import assert_no_leak, assert_problem, no_server_errors  # noqa: F401
 from tests.support.api_seed import event_types, goal_body, hold_session, session_body, set_goal
 from tests.support.api_tokens import bearer, claims, foreign_key, signed, unsigned
@@ -187,7 +186,8 @@ def test_another_tenant_finds_no_client_by_identifier(api: RecordsApi) -> None:
 
 
 # --- the default policy ------------------------------------------------------------------------------------
-def _assert_denied(response: httpx.Response, detail: str = DEFAULT_DENY) -> None:
+def _assert_denied(response: httpx.Response, detail: str | None = None) -> None:
+    """403 with the deciding row's reason (``detail``, when given, must be part of it) and no record text."""
     body = assert_problem(response, 403, "forbidden", title="Access denied", detail=detail)
     assert set(body) == {"type", "title", "status", "detail", "instance"}
     assert_no_leak(response, *RECORD_TEXT)
@@ -235,7 +235,7 @@ def test_a_clinician_not_on_the_care_team_may_neither_read_nor_write(
     bo = api.headers("clinician", "dr-bo")
     e = f"/v1/episodes/{seeded['episode']}"
     for path in (e, f"{e}/history", f"{e}/sessions/{seeded['session']}", f"/v1/clients/{seeded['client']}"):
-        _assert_denied(api.http.get(path, headers=bo))
+        _assert_denied(api.http.get(path, headers=bo), "care team they are on")
     _assert_denied(api.http.post(f"{e}/sessions", json=session_body(attendees=["dr-bo"]), headers=bo))
     assert event_types(api, seeded["episode"]).count("SessionHeld") == 1
 
@@ -244,7 +244,8 @@ def test_a_care_team_clinician_reading_for_another_purpose_is_refused(
     api: RecordsApi, seeded: dict[str, Any]
 ) -> None:
     token = api.keys.mint("clinician", api.tenant, "dr-ada", purpose_of_use="HPAYMT")
-    _assert_denied(api.http.get(f"/v1/episodes/{seeded['episode']}", headers=bearer(token)))
+    response = api.http.get(f"/v1/episodes/{seeded['episode']}", headers=bearer(token))
+    _assert_denied(response, "(TREAT or ETREAT)")
 
 
 def test_a_supervisor_of_a_care_team_clinician_reads_but_does_not_write(api: RecordsApi) -> None:

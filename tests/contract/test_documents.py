@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from contracts import records_v1 as wire
+from contracts.consent_v1 import PART2_REDISCLOSURE_NOTICE
+from tests.support.gates import ScriptedGate
 from tests.support.records import RecordsApi
+
+
+@pytest.fixture
+def gate() -> ScriptedGate:
+    """The default policy, with obligations where a test adds them."""
+    return ScriptedGate()
 
 
 def conforms(model: type[BaseModel], document: Any) -> None:
@@ -113,3 +122,25 @@ def test_every_read_and_write_document_conforms(api: RecordsApi) -> None:
     )
     conforms(wire.Client, get(f"/v1/clients/{client['id']}"))
     conforms(wire.Practitioner, get("/v1/practitioners/dr-ada"))
+
+
+def test_an_episode_under_obligations_conforms(api: RecordsApi, gate: ScriptedGate) -> None:
+    _, episode = api.practice("dr-ada")
+    ada = api.headers("clinician", "dr-ada")
+    when = "2026-02-02T10:00:00+01:00"
+    goal = {"statement": "cut down", "occurred_at": when, "labels": ["SUD"]}
+    assert api.http.post(f"/v1/episodes/{episode['id']}/goals", json=goal, headers=ada).status_code == 201
+    gate.oblige("dr-ada", labels={"SUD"}, categories={"measures"}, notice=PART2_REDISCLOSURE_NOTICE)
+
+    read = api.http.get(f"/v1/episodes/{episode['id']}", headers=ada).json()
+    closing = {"reason": "goals met", "summary": "better", "occurred_at": when}
+    closed = api.http.post(f"/v1/episodes/{episode['id']}/close", json=closing, headers=ada).json()
+
+    for document in (read, closed):
+        conforms(wire.Episode, document)
+        assert (document["goals"], document["redacted_labels"], document["redacted_categories"]) == (
+            [],
+            ["SUD"],
+            ["measures"],
+        )
+        assert document["redisclosure_notice"] == PART2_REDISCLOSURE_NOTICE

@@ -96,6 +96,16 @@ def test_every_v1_operation_declares_its_problems(service: str) -> None:
     assert missing == {}
 
 
+def test_every_records_operation_declares_the_503_of_a_consent_outage() -> None:
+    """Every records operation asks the consent service first, and answers 503 when it cannot."""
+    lacking = [
+        f"{method.upper()} {path}"
+        for method, path, operation in v1_operations(committed("records"))
+        if "503" not in problem_statuses(operation)
+    ]
+    assert lacking == []
+
+
 @pytest.mark.parametrize("service", sorted(GENERATORS))
 def test_every_error_response_is_a_problem(service: str) -> None:
     document = committed(service)

@@ -35,6 +35,7 @@ from tests.support.integration_records import (
     records_app,
     register_practitioner,
 )
+from tests.support.policy_gate import PolicyGate
 from tests.support.postgres import temporary_schema
 from tests.support.records import records_settings
 
@@ -164,7 +165,7 @@ def test_replicas_starting_at_once_on_an_empty_database_all_start(
     for round_ in range(3):
         with temporary_schema(postgres_server) as database:
             settings = records_settings(database, tmp_path / str(round_))
-            started = _at_once(replicas, partial(build_records, settings))
+            started = _at_once(replicas, partial(build_records, settings, gate=PolicyGate()))
             for app in started:
                 if isinstance(app, RecordsApplication):
                     app.close()

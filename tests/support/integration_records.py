@@ -23,6 +23,7 @@ from services.records.bootstrap import build_records
 from services.records.domain.client import HumanName, Identifier
 from services.records.settings import RecordsSettings
 from tests.support import Database, PgDatabase, SqliteDatabase
+from tests.support.policy_gate import PolicyGate
 
 TENANT = "practice-a"
 OTHER_TENANT = "practice-b"
@@ -44,7 +45,7 @@ def command(actor: Actor, **kwargs: Any) -> Command:
 @contextmanager
 def records_app(settings: RecordsSettings, *, clock: Clock = utc_now) -> Iterator[RecordsApplication]:
     """The application as the service builds it, closed (with its pool) afterwards."""
-    app = build_records(settings, clock=clock)
+    app = build_records(settings, gate=PolicyGate(), clock=clock)
     try:
         yield app
     finally:

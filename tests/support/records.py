@@ -16,6 +16,7 @@ from services.identity.dev import DevKeys
 from services.records.api.app import create_app
 from services.records.settings import RecordsSettings
 from tests.support import Database
+from tests.support.policy_gate import PolicyGate
 
 TENANT = "practice-a"
 OTHER_TENANT = "practice-b"
@@ -110,6 +111,11 @@ class RecordsApi:
 
 @contextmanager
 def running_records(settings: RecordsSettings, **create_kwargs: Any) -> Iterator[RecordsApi]:
-    """The app started (lifespan) under a TestClient; closed, with its pool, afterwards."""
+    """The app started (lifespan) under a TestClient; closed, with its pool, afterwards.
+
+    Without a consent URL or a gate of the test's, decisions come from the consent policy in-process.
+    """
+    if create_kwargs.get("gate") is None and settings.consent_url is None:
+        create_kwargs["gate"] = PolicyGate()
     with TestClient(create_app(settings, **create_kwargs)) as http:
         yield RecordsApi(http, DevKeys(settings.var_dir))

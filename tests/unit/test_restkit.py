@@ -45,6 +45,10 @@ class RateLimited(Exception):
     headers: ClassVar[dict[str, str]] = {"Retry-After": "30"}
 
 
+class DependencyDown(Exception):
+    """Knows nothing of HTTP: its Retry-After comes from the table."""
+
+
 class Widget(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -68,6 +72,7 @@ def build_app() -> FastAPI:
         {
             EpisodeClosed: ProblemSpec(409, "conflict", "Conflict"),
             RateLimited: ProblemSpec(429, "too-many-requests", "Too many requests"),
+            DependencyDown: ProblemSpec(503, "service-unavailable", "Dependency down", retry_after=1),
         },
     )
     install_middleware(app, SERVICE)
@@ -91,6 +96,7 @@ def build_app() -> FastAPI:
         raise {
             "mapped": EpisodeClosed("The episode is closed."),
             "limited": RateLimited("Slow down."),
+            "down": DependencyDown("The dependency is down."),
             "missing-token": InvalidToken("missing"),
             "expired-token": InvalidToken("expired"),
             "keys-down": KeySetUnavailable(),
@@ -143,6 +149,14 @@ def test_exception_headers_are_sent(client: TestClient) -> None:
     response = client.get("/raise/limited")
     assert_problem(response, 429, "too-many-requests")
     assert response.headers["retry-after"] == "30"
+
+
+def test_a_tables_retry_after_is_sent(client: TestClient) -> None:
+    response = client.get("/raise/down")
+    assert_problem(response, 503, "service-unavailable")
+    assert response.headers["retry-after"] == "1"
+    with pytest.raises(ValueError):
+        ProblemSpec(503, "service-unavailable", "Down", retry_after=-1)
 
 
 def test_unexpected_exception_is_a_generic_500_that_leaks_nothing(

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import IntegrityError, OperationalError
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -42,10 +42,19 @@ class DatabaseUnavailable(Exception):
         self.headers = {"Retry-After": "2"}
 
 
+class ConcurrentChange(Exception):
+    """Another request changed the aggregate between this one's load and save (the driver's message,
+    which names tables and keys, stays in the server)."""
+
+    def __init__(self) -> None:
+        super().__init__("the resource was changed by another request at the same time; read it and retry")
+
+
 PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
     NotFound: ProblemSpec(404, "not-found", "Not found"),
     AccessDenied: ProblemSpec(403, "forbidden", "Access denied"),
     Conflict: ProblemSpec(409, "conflict", "Conflict"),
+    ConcurrentChange: ProblemSpec(409, "conflict", "Conflict"),
     BadCursor: ProblemSpec(422, "validation", "Invalid request"),
     DatabaseUnavailable: ProblemSpec(503, "service-unavailable", "Database unavailable"),
 }
@@ -86,6 +95,7 @@ def _build_app(lifespan: Any = None) -> FastAPI:
     install_problem_handlers(app, PROBLEMS)
     app.add_exception_handler(InvalidConsent, _invalid_consent)
     app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(IntegrityError, _concurrent_change)
     install_middleware(app, SERVICE, bearer_prefix="/v1")
     app.include_router(health_router(SERVICE, ready=lambda: _ping(app)))
     app.include_router(routes.router)
@@ -113,6 +123,10 @@ async def _invalid_consent(request: Request, exc: Exception) -> Response:
 async def _database_unavailable(request: Request, exc: Exception) -> Response:
     _log.warning("consent.database_unavailable", error_type=type(exc).__name__)
     raise DatabaseUnavailable() from None
+
+
+async def _concurrent_change(request: Request, exc: Exception) -> Response:
+    raise ConcurrentChange() from None
 
 
 def openapi_document() -> dict[str, Any]:

@@ -7,7 +7,8 @@ transaction as any change it permits, before the caller gets an answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -22,7 +23,7 @@ from services.consent.domain.base import ConsentAggregate, EventMeta
 from services.consent.domain.break_glass import BreakGlass, Outcome
 from services.consent.domain.decision import AccessDecision
 from services.consent.domain.directive import ConsentDirective, Terms, status_at
-from services.consent.domain.errors import InvalidConsent
+from services.consent.domain.errors import DomainError
 from services.consent.domain.policy import Ask, BreakGlassFact, ConsentFact, Verdict, decide
 
 A = TypeVar("A", bound=ConsentAggregate)
@@ -150,11 +151,8 @@ class ConsentApplication(Application[UUID]):
     # --- consent directives -----------------------------------------------------------------------------
     def grant(self, cmd: Command, terms: Terms) -> ConsentDirective:
         _, decision = self._permitted(cmd, Question("create", "consent", client_id=terms.client_id))
-        try:
+        with self._kept_if_refused(decision):
             consent = ConsentDirective.grant(self._meta(cmd, decision.created_on), new_id(), terms)
-        except InvalidConsent:
-            self.save(decision)  # the decision was made: it is kept even though nothing was granted
-            raise
         self.save(decision, consent, commit_rows=CommitRows(directives=[_directive_row(consent)]))
         return consent
 
@@ -164,7 +162,8 @@ class ConsentApplication(Application[UUID]):
             "write", "consent", client_id=consent.terms.client_id, resource_id=str(consent_id)
         )
         _, decision = self._permitted(cmd, question)
-        consent.revoke(self._meta(cmd, decision.created_on), reason)
+        with self._kept_if_refused(decision):
+            consent.revoke(self._meta(cmd, decision.created_on), reason)
         self.save(decision, consent, commit_rows=CommitRows(directives=[_directive_row(consent)]))
         return consent
 
@@ -185,7 +184,10 @@ class ConsentApplication(Application[UUID]):
     # --- break-glass -----------------------------------------------------------------------------------
     def invoke_break_glass(self, cmd: Command, client_id: UUID, reason: str, minutes: int) -> BreakGlass:
         _, decision = self._permitted(cmd, Question("create", "break_glass", client_id=client_id))
-        grant = BreakGlass.invoke(self._meta(cmd, decision.created_on), new_id(), client_id, reason, minutes)
+        with self._kept_if_refused(decision):
+            grant = BreakGlass.invoke(
+                self._meta(cmd, decision.created_on), new_id(), client_id, reason, minutes
+            )
         self.save(decision, grant, commit_rows=CommitRows(break_glass=[_break_glass_row(grant)]))
         return grant
 
@@ -207,11 +209,21 @@ class ConsentApplication(Application[UUID]):
         grant = self._load(cmd.actor.tenant, break_glass_id, BreakGlass)
         question = Question("write", "break_glass", client_id=grant.client_id, resource_id=str(grant.id))
         _, decision = self._permitted(cmd, question)
-        grant.record_review(self._meta(cmd, decision.created_on), outcome, note)
+        with self._kept_if_refused(decision):
+            grant.record_review(self._meta(cmd, decision.created_on), outcome, note)
         self.save(decision, grant, commit_rows=CommitRows(break_glass=[_break_glass_row(grant)]))
         return grant
 
     # --- helpers ---------------------------------------------------------------------------------------
+    @contextmanager
+    def _kept_if_refused(self, decision: AccessDecision) -> Iterator[None]:
+        """The decision was made: it is kept even when the domain then refuses the change (422, 409)."""
+        try:
+            yield
+        except DomainError:
+            self.save(decision)
+            raise
+
     def _meta(self, cmd: Command, now: datetime) -> EventMeta:
         return EventMeta(cmd.actor.tenant, cmd.actor.sub, cmd.request_id, cmd.causation_id, now)
 

@@ -1,4 +1,5 @@
-"""The default policy of DESIGN.md, written as a table: read top to bottom, the first row that answers decides.
+"""The default policy of DESIGN.md, written as a table: read top to bottom, the first row that answers
+decides.
 
 Each row is one line of the design's "who may" table. A row answers with a :class:`Verdict` (permit or
 deny, why, and the obligations of a permit) or passes (``None``) to the rows below it; when no row answers,
@@ -216,8 +217,8 @@ def _registration(a: Ask) -> Verdict | None:
 def _care_team(a: Ask) -> Verdict | None:
     if not (a.has("clinician") and a.actor in a.care_team):
         return None
-    if a.purpose != TREAT:
-        return _deny("care-team", "the care team's access is for treatment (TREAT)")
+    if a.purpose not in (TREAT, ETREAT):
+        return _deny("care-team", "the care team's access is for treatment (TREAT or ETREAT)")
     if a.action in ("read", "create", "write"):
         return _permit("care-team", "clinician on the care team, for treatment")
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -173,7 +174,9 @@ class ConsentTables:
 
 
 def _terms_json(terms: Terms) -> str:
-    return json.dumps(terms.to_event(), default=_encode, sort_keys=True)
+    """The terms the policy reads; free text (the description, names) stays in the encrypted events."""
+    codes = replace(terms, description=None, disclosed_by=None, grantee_display=None)
+    return json.dumps(codes.to_event(), default=_encode, sort_keys=True)
 
 
 def _encode(value: Any) -> str:

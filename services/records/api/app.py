@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from contracts.problem import ProblemError
 from services.identity import TokenVerifier
+from services.records.adapters.consent_gate import HttpConsentGate
 from services.records.api.deps import Replay
 from services.records.api.errors import PROBLEMS, DatabaseUnavailable
 from services.records.api.routes import clients, entries, episodes
@@ -45,13 +46,19 @@ def create_app(settings: RecordsSettings | None = None, *, gate: AccessGate | No
         )
         app.state.jwks_is_remote = settings.jwks_source().startswith(("http://", "https://"))
         app.state.records = await run_in_threadpool(build_records, settings, gate=gate)
+        built_gate = app.state.records.gate
         _log.info(
-            "records.started", env=settings.env, persistence=app.state.records.factory.__class__.__name__
+            "records.started",
+            env=settings.env,
+            persistence=app.state.records.factory.__class__.__name__,
+            access_gate=built_gate.__class__.__name__,
         )
         try:
             yield
         finally:
             app.state.records.close()
+            if gate is None and isinstance(built_gate, HttpConsentGate):  # a gate passed in is the caller's
+                built_gate.close()
 
     return _build_app(lifespan)
 

@@ -59,6 +59,14 @@ async def get_actor(request: Request) -> Actor:
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
+async def get_request_id(request: Request) -> str:
+    """The request's id, which the access decisions of a read carry (writes carry it in their command)."""
+    return request_id_of(request)
+
+
+RequestIdDep = Annotated[str, Depends(get_request_id)]
+
+
 class Writes:
     """Runs one write use case and renders its response (the same bytes an idempotent replay returns)."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from services.records.application.access import AccessDenied
+from services.records.application.access import AccessDenied, ConsentUnavailable
 from services.records.application.errors import (
     AlreadyExists,
     Erased,
@@ -58,4 +58,6 @@ PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
     BadRequestInput: ProblemSpec(422, "validation", "Invalid request"),
     TooMuchContention: ProblemSpec(503, "service-unavailable", "Too much contention"),
     DatabaseUnavailable: ProblemSpec(503, "service-unavailable", "Database unavailable"),
+    # Fail closed: no decision, no data. The message is fixed, whatever went wrong (the logs say what).
+    ConsentUnavailable: ProblemSpec(503, "service-unavailable", "Consent service unavailable", retry_after=1),
 }

@@ -8,14 +8,14 @@ cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 
 from services.records.application.commands import Written
-from services.records.application.episodes import EpisodeRead, HistoryItem
+from services.records.application.episode_access import EpisodeRead, HistoryItem
 from services.records.application.ports import StoredResponse
 from services.records.domain import entries as domain
 from services.records.domain.client import Client
@@ -44,9 +44,11 @@ def stored(doc: Doc, status: int, etag: int, location: str | None = None) -> Sto
     return StoredResponse(status, headers, dumps(doc))
 
 
-def created(to_doc: Callable[[Any], Doc], location: Callable[[Written], str]) -> Render:
-    """201 with Location; ``to_doc`` gets the value the use case made."""
-    return lambda w: stored(to_doc(w.value), 201, w.version, location(w))
+def created(
+    to_doc: Callable[[Any], Doc], location: Callable[[Written], str], *, whole: bool = False
+) -> Render:
+    """201 with Location; ``to_doc`` gets the value the use case made (``whole``: the Written itself)."""
+    return lambda w: stored(to_doc(w if whole else w.value), 201, w.version, location(w))
 
 
 def acted(to_doc: Callable[[Any], Doc], *, whole: bool = False) -> Render:
@@ -178,8 +180,9 @@ def measure(m: domain.Measure) -> Doc:
 
 # --- episodes -----------------------------------------------------------------------------------------
 def episode(read: EpisodeRead | Episode) -> Doc:
-    view = read if isinstance(read, EpisodeRead) else EpisodeRead(read, frozenset())
-    e = view.episode
+    """The episode with the obligations of its decision applied (``EpisodeRead.entries`` leaves out)."""
+    view = read if isinstance(read, EpisodeRead) else EpisodeRead(read)
+    e, obligations = view.episode, view.obligations
     return {
         "id": e.id,
         "client_id": e.client_id,
@@ -190,16 +193,23 @@ def episode(read: EpisodeRead | Episode) -> Doc:
         "presenting_concerns": e.presenting_concerns,
         "started_at": e.opened_at,
         "labels": e.labels,
-        "sessions": [session(s) for s in view.visible(_values(e.sessions))],
-        "patterns": [pattern(p) for p in view.visible(_values(e.patterns))],
-        "goals": [goal(g) for g in view.visible(_values(e.goals))],
-        "reflections": [reflection(r) for r in view.visible(_values(e.reflections))],
-        "measures": [measure(m) for m in view.visible(_values(e.measures))],
+        "sessions": [session(s) for s in view.entries("sessions")],
+        "patterns": [pattern(p) for p in view.entries("patterns")],
+        "goals": [goal(g) for g in view.entries("goals")],
+        "reflections": [reflection(r) for r in view.entries("reflections")],
+        "measures": [measure(m) for m in view.entries("measures")],
         "discharge": _discharge(e.discharge),
         "version": e.version,
         "recorded_at": e.modified_on,
-        "redacted_labels": sorted(view.redacted_labels),
+        "redacted_labels": sorted(obligations.redact_labels),
+        "redacted_categories": sorted(obligations.redact_categories),
+        "redisclosure_notice": obligations.redisclosure_notice,
     }
+
+
+def written_episode(w: Written) -> Doc:
+    """The episode a write answers with, under the obligations of the write's decision."""
+    return episode(EpisodeRead(w.aggregate, w.obligations))
 
 
 def _discharge(d: domain.Discharge | None) -> Doc | None:
@@ -232,7 +242,3 @@ def history_event(i: HistoryItem) -> Doc:
         "actor": i.actor,
         "request_id": i.request_id,
     }
-
-
-def _values(entries: dict[str, Any] | Iterable[Any]) -> list[Any]:
-    return list(entries.values()) if isinstance(entries, dict) else list(entries)

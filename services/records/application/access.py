@@ -1,17 +1,27 @@
 """The access-gate port: asked before every read and write of client data.
 
-The records application states who (the actor), what (action, client, resource and its labels), why
-(purpose of use) and the facts it owns (care team, the care team's supervisors); the gate answers with a
-decision and its obligations. ``local_policy`` implements it in-process; the consent service replaces it.
+The records application states who (the actor), what (action, client, resource with its labels and the
+categories of data the answer would hold), why (purpose of use) and the facts it owns (care team, the care
+team's supervisors, a note's author); the gate answers with a decision and its obligations, which the
+application applies before it answers. ``adapters.consent_gate`` asks the consent service, whose policy
+table is the one policy. A gate that cannot get a decision raises :class:`ConsentUnavailable`: no decision,
+no access (fail closed).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 from uuid import UUID
 
 Action = Literal["read", "write", "create"]
+
+# Data categories (contracts/consent_v1.py ``DataCategory``). An episode's entries are kept in collections
+# named like their category (``Episode.sessions`` holds "sessions"), so the names double as entry kinds.
+DEMOGRAPHICS = "demographics"
+EPISODES = "episodes"
+ENTRY_CATEGORIES: tuple[str, ...] = ("sessions", "patterns", "goals", "reflections", "measures")
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,7 @@ class Actor:
     roles: frozenset[str]
     client_id: UUID | None
     purpose_of_use: str
+    # The caller's own bearer token, forwarded to the consent service, which verifies it itself.
     token: str = field(default="", repr=False)
 
 
@@ -28,7 +39,8 @@ class Actor:
 class Resource:
     type: str  # "client" | "episode" | "practitioner"
     id: UUID | str | None
-    labels: frozenset[str] = frozenset()
+    labels: frozenset[str] = frozenset()  # every sensitivity label present in what is read or written
+    categories: frozenset[str] = frozenset()  # the categories of data the answer would hold
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,20 @@ class AccessRequest:
     care_team: frozenset[str] = frozenset()
     care_team_supervisors: frozenset[str] = frozenset()
     request_id: str = ""
+    author: str | None = None  # of the note asked about, for notes
+
+
+@dataclass(frozen=True)
+class Obligations:
+    """What a permit asks of the answer: leave out these labels and categories, attach this notice."""
+
+    redact_labels: frozenset[str] = frozenset()
+    redact_categories: frozenset[str] = frozenset()
+    redisclosure_notice: str | None = None
+
+    def hides(self, category: str, labels: Iterable[str]) -> bool:
+        """Whether data of this category carrying these labels must be left out."""
+        return category in self.redact_categories or not self.redact_labels.isdisjoint(labels)
 
 
 @dataclass(frozen=True)
@@ -50,6 +76,14 @@ class Decision:
     rule: str
     redact_labels: frozenset[str] = frozenset()
     decision_id: str | None = None
+    redact_categories: frozenset[str] = frozenset()
+    redisclosure_notice: str | None = None
+    consents: tuple[str, ...] = ()  # ids of the consents the decision relied on
+    break_glass_id: str | None = None
+
+    @property
+    def obligations(self) -> Obligations:
+        return Obligations(self.redact_labels, self.redact_categories, self.redisclosure_notice)
 
 
 class AccessGate(Protocol):
@@ -62,3 +96,31 @@ class AccessDenied(Exception):
     def __init__(self, decision: Decision) -> None:
         super().__init__(decision.reason)
         self.decision = decision
+
+
+@dataclass(frozen=True)
+class Part:
+    """The data a resource cannot be answered without: its category and its own labels."""
+
+    category: str
+    labels: frozenset[str] = frozenset()
+
+
+WITHHELD = "the access decision withholds the data asked for"
+
+
+def withheld(decision: Decision) -> AccessDenied:
+    """A permit whose obligations leave out the very thing asked for answers like a denial: no data."""
+    return AccessDenied(replace(decision, permit=False, reason=WITHHELD))
+
+
+class ConsentUnavailable(Exception):
+    """No decision could be had (the consent service is unreachable, slow or answered nonsense).
+
+    ``kind`` says which, for logs and metrics; the message is the same whatever happened, and holds no
+    clinical content.
+    """
+
+    def __init__(self, kind: str = "unavailable") -> None:
+        super().__init__("the consent service could not decide; no clinical data was returned")
+        self.kind = kind

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
-from services.records.application.access import AccessDenied, Actor, Resource
+from services.records.application.access import DEMOGRAPHICS, EPISODES, AccessDenied, Actor, Part, Resource
 from services.records.application.commands import Command, Written
 from services.records.application.core import RecordsCore
 from services.records.application.errors import AlreadyExists, NotFound
@@ -27,7 +26,14 @@ class ClientUseCases(RecordsCore):
         time_zone: str,
     ) -> Written:
         tenant = cmd.actor.tenant
-        self._decide(cmd.actor, "create", Resource("client", None), client_id=None, request_id=cmd.request_id)
+        self._decide(
+            cmd.actor,
+            "create",
+            Resource("client", None, categories=frozenset({DEMOGRAPHICS})),
+            client_id=None,
+            request_id=cmd.request_id,
+            essential=Part(DEMOGRAPHICS),
+        )
         client_id = new_id()
         unique = list(dict.fromkeys(identifiers))
         claims = [
@@ -51,11 +57,12 @@ class ClientUseCases(RecordsCore):
         self._decide(
             actor,
             "read",
-            Resource("client", client_id),
+            Resource("client", client_id, categories=frozenset({DEMOGRAPHICS})),
             client_id=client_id,
             care_team=team,
             supervisors=self._supervisors_of(actor, actor.tenant, team),
             request_id=request_id,
+            essential=Part(DEMOGRAPHICS),
         )
         return client
 
@@ -73,10 +80,30 @@ class ClientUseCases(RecordsCore):
 
     def client_episodes(
         self, actor: Actor, client_id: UUID, after: UUID | None, limit: int, request_id: str = ""
-    ) -> Sequence[Episode]:
-        self.get_client(actor, client_id, request_id)
-        ids = self.index.episodes_of_client(actor.tenant, client_id, after, limit)
-        return [self._load(actor.tenant, episode_id, Episode) for episode_id in ids]
+    ) -> tuple[list[Episode], UUID | None]:
+        """A page of episode summaries and where the next page starts (None on the last).
+
+        Decided as a read of the client and of the page's episodes with their own labels: a summary says
+        an episode exists, so one whose labels the decision redacts is left out (the page is then short),
+        and when episodes are redacted as a category the page is empty.
+        """
+        client = self._load(actor.tenant, client_id, Client)
+        ids = self.index.episodes_of_client(actor.tenant, client_id, after, limit + 1)
+        next_after = ids[limit - 1] if len(ids) > limit else None
+        episodes = [self._load(actor.tenant, episode_id, Episode) for episode_id in ids[:limit]]
+        team = self._client_care_team(actor.tenant, client)
+        labels = frozenset(label for episode in episodes for label in episode.labels)
+        obligations = self._decide(
+            actor,
+            "read",
+            Resource("client", client_id, labels, frozenset({DEMOGRAPHICS, EPISODES})),
+            client_id=client_id,
+            care_team=team,
+            supervisors=self._supervisors_of(actor, actor.tenant, team),
+            request_id=request_id,
+            essential=Part(DEMOGRAPHICS),
+        )
+        return [e for e in episodes if not obligations.hides(EPISODES, e.labels)], next_after
 
     def destroy_client_key(self, tenant: str, client_id: UUID) -> bool:
         """Erase a client by destroying their data key (internal; the erasure workflow comes later)."""

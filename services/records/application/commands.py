@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.records.application.access import Actor
+from services.records.application.access import Actor, Obligations
 from services.records.application.ports import IdempotencyScope, StoredResponse
 
 
@@ -37,4 +37,5 @@ class Written:
     aggregate_id: Any
     version: int
     aggregate: Any = None
-    redacted_labels: frozenset[str] = frozenset()
+    # The obligations of the write's decision, for an answer that shows more than what was written.
+    obligations: Obligations = field(default_factory=Obligations)

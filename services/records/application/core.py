@@ -23,7 +23,10 @@ from services.records.application.access import (
     AccessRequest,
     Action,
     Actor,
+    Obligations,
+    Part,
     Resource,
+    withheld,
 )
 from services.records.application.commands import Command, IdempotentWrite, Written
 from services.records.application.errors import (
@@ -208,8 +211,14 @@ class RecordsCore(Application[UUID]):
         care_team: frozenset[str] = frozenset(),
         supervisors: frozenset[str] = frozenset(),
         request_id: str = "",
-    ) -> frozenset[str]:
-        """Ask the gate; raise AccessDenied or return the labels to redact."""
+        essential: Part | None = None,
+    ) -> Obligations:
+        """Ask the gate; raise AccessDenied, or return the obligations the answer must meet.
+
+        ``essential`` is the data the answer cannot do without (a client's demographics, an episode's own
+        fields, the entry written): when the obligations leave it out, the permit answers like a denial.
+        ConsentUnavailable from the gate propagates: no decision, no data.
+        """
         decision = self.gate.decide(
             AccessRequest(
                 actor=actor,
@@ -224,7 +233,10 @@ class RecordsCore(Application[UUID]):
         )
         if not decision.permit:
             raise AccessDenied(decision)
-        return decision.redact_labels
+        obligations = decision.obligations
+        if essential is not None and obligations.hides(essential.category, essential.labels):
+            raise withheld(decision)
+        return obligations
 
     # --- writing ------------------------------------------------------------------------------------------
     def _meta(self, cmd: Command) -> EventMeta:
@@ -277,7 +289,7 @@ class RecordsCore(Application[UUID]):
         cmd: Command,
         aggregate_id: UUID,
         kind: type[A],
-        authorize: Callable[[A], frozenset[str]],
+        authorize: Callable[[A], Obligations],
         change: Callable[[A, EventMeta], Any],
     ) -> Written:
         """Load, check If-Match, authorize, change, save; retry a lost race unless If-Match was given.
@@ -292,9 +304,9 @@ class RecordsCore(Application[UUID]):
                 aggregate = self._load(cmd.actor.tenant, aggregate_id, kind, cached=optimistic)
                 if cmd.if_match is not None and aggregate.version != cmd.if_match:
                     raise StaleVersion(f"the current version is {aggregate.version}")
-                redacted = authorize(aggregate)
+                obligations = authorize(aggregate)
                 value = change(aggregate, self._meta(cmd))
-                written = Written(value, aggregate_id, aggregate.version, aggregate, redacted)
+                written = Written(value, aggregate_id, aggregate.version, aggregate, obligations)
                 try:
                     self._save(cmd, written, aggregate, rows=CommitRows())
                 except IntegrityError:

@@ -1,7 +1,7 @@
 """Ports: what the records application needs from the outside, as Protocols and plain data.
 
 The persistence package implements :class:`RecordIndex` and :class:`KeyRing`; the access gate is
-implemented locally (``local_policy``) and, later, by the consent service client.
+implemented by the consent service's client (``adapters.consent_gate``).
 """
 
 from __future__ import annotations

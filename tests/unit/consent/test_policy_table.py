@@ -96,7 +96,11 @@ def _cells() -> list[tuple[str, str, str, str]]:
     lines = [line.split() for line in GRID.strip().splitlines()]
     header, rows = lines[0], lines[1:]
     assert header[2:] == STATES
-    cells = [(role, label, state, code) for role, label, *codes in rows for state, code in zip(STATES, codes)]
+    cells = [
+        (role, label, state, code)
+        for role, label, *codes in rows
+        for state, code in zip(STATES, codes, strict=True)
+    ]
     assert len(cells) == len(ACTORS) * 4 * len(STATES)  # the grid covers every combination
     return cells
 
@@ -219,6 +223,7 @@ def test_care_team_outside_treatment_is_denied() -> None:
     verdict = decide(ask)
     assert not verdict.permit
     assert "TREAT" in verdict.reason
+    assert decide(replace(ask, purpose="ETREAT")).permit  # emergency treatment is treatment
 
 
 def test_supervisors_cosign_and_return_notes_but_not_episodes() -> None:

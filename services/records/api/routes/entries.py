@@ -6,51 +6,58 @@ Their writes check and answer the episode's version (ETag), since entries are pa
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from contracts import records_v1 as api
 from services.records.api import render
-from services.records.api.deps import ActorDep, RecordsDep, WritesDep
+from services.records.api.deps import ActorDep, RecordsDep, RequestIdDep, WritesDep
 from services.records.api.routes.episodes import AsOf, Version, one_of
-from services.records.application.episodes import EpisodeRead
-from services.records.application.errors import NotFound
+from services.records.application.access import Actor
+from services.records.application.app import RecordsApplication
 from services.records.domain.entries import EntryRef
 from services.restkit.problems import responses_for
 
 router = APIRouter(prefix="/v1/episodes/{episode_id}", tags=["entries"])
-WRITE = responses_for(401, 403, 404, 409, 410, 412, 413, 415, 422)
-READ = responses_for(401, 403, 404, 410, 422)
+WRITE = responses_for(401, 403, 404, 409, 410, 412, 413, 415, 422, 503)
+READ = responses_for(401, 403, 404, 410, 422, 503)
 
 
 def _at(kind: str) -> Callable[[Any], str]:
     return lambda w: f"/v1/episodes/{w.aggregate_id}/{kind}/{w.value.id}"
 
 
-def _entry(read: EpisodeRead, kind: str, entry_id: UUID) -> Any:
-    entries: dict[str, Any] = getattr(read.episode, kind)
-    entry = entries.get(str(entry_id))
-    if entry is None or not read.visible([entry]):
-        raise NotFound(f"no {kind[:-1]} {entry_id} in episode {read.episode.id}")
-    return entry
+@dataclass(frozen=True)
+class EntryReads:
+    """Reads of one entry, each decided as a read of its episode; a withheld entry is a 403."""
+
+    records: RecordsApplication
+    actor: Actor
+    request_id: str
+
+    def one(
+        self,
+        episode_id: UUID,
+        kind: str,
+        entry_id: UUID,
+        to_doc: Callable[[Any], render.Doc],
+        version: int | None,
+        as_of: Any,
+    ) -> Response:
+        one_of(version, as_of)
+        read = self.records.get_episode(self.actor, episode_id, version, as_of, self.request_id)
+        return render.json_response(to_doc(read.entry(kind, entry_id)), read.episode.version)
 
 
-def _read(
-    records: RecordsDep,
-    actor: ActorDep,
-    episode_id: UUID,
-    kind: str,
-    entry_id: UUID,
-    to_doc: Callable[[Any], render.Doc],
-    version: int | None = None,
-    as_of: Any = None,
-) -> Response:
-    one_of(version, as_of)
-    read = records.get_episode(actor, episode_id, version, as_of)
-    return render.json_response(to_doc(_entry(read, kind, entry_id)), read.episode.version)
+async def entry_reads(records: RecordsDep, actor: ActorDep, request_id: RequestIdDep) -> EntryReads:
+    return EntryReads(records, actor, request_id)
+
+
+ReadsDep = Annotated[EntryReads, Depends(entry_reads)]
 
 
 # --- sessions -----------------------------------------------------------------------------------------
@@ -74,12 +81,11 @@ def hold_session(episode_id: UUID, body: api.HoldSession, records: RecordsDep, w
 def get_session(
     episode_id: UUID,
     session_id: UUID,
-    records: RecordsDep,
-    actor: ActorDep,
+    reads: ReadsDep,
     version: Version = None,
     as_of: AsOf = None,
 ) -> Response:
-    return _read(records, actor, episode_id, "sessions", session_id, render.session, version, as_of)
+    return reads.one(episode_id, "sessions", session_id, render.session, version, as_of)
 
 
 # --- patterns -----------------------------------------------------------------------------------------
@@ -99,12 +105,11 @@ def identify_pattern(
 def get_pattern(
     episode_id: UUID,
     pattern_id: UUID,
-    records: RecordsDep,
-    actor: ActorDep,
+    reads: ReadsDep,
     version: Version = None,
     as_of: AsOf = None,
 ) -> Response:
-    return _read(records, actor, episode_id, "patterns", pattern_id, render.pattern, version, as_of)
+    return reads.one(episode_id, "patterns", pattern_id, render.pattern, version, as_of)
 
 
 @router.post(
@@ -146,12 +151,11 @@ def set_goal(episode_id: UUID, body: api.SetGoal, records: RecordsDep, writes: W
 def get_goal(
     episode_id: UUID,
     goal_id: UUID,
-    records: RecordsDep,
-    actor: ActorDep,
+    reads: ReadsDep,
     version: Version = None,
     as_of: AsOf = None,
 ) -> Response:
-    return _read(records, actor, episode_id, "goals", goal_id, render.goal, version, as_of)
+    return reads.one(episode_id, "goals", goal_id, render.goal, version, as_of)
 
 
 @router.post("/goals/{goal_id}/revisions", status_code=201, response_model=api.Goal, responses=WRITE)
@@ -202,12 +206,11 @@ def change_goal_status(
 def goal_history(
     episode_id: UUID,
     goal_id: UUID,
-    records: RecordsDep,
-    actor: ActorDep,
+    reads: ReadsDep,
     version: Version = None,
     as_of: AsOf = None,
 ) -> Response:
-    return _read(records, actor, episode_id, "goals", goal_id, render.goal_history, version, as_of)
+    return reads.one(episode_id, "goals", goal_id, render.goal_history, version, as_of)
 
 
 # --- reflections and measures -------------------------------------------------------------------------
@@ -228,12 +231,11 @@ def record_reflection(
 def get_reflection(
     episode_id: UUID,
     reflection_id: UUID,
-    records: RecordsDep,
-    actor: ActorDep,
+    reads: ReadsDep,
     version: Version = None,
     as_of: AsOf = None,
 ) -> Response:
-    return _read(records, actor, episode_id, "reflections", reflection_id, render.reflection, version, as_of)
+    return reads.one(episode_id, "reflections", reflection_id, render.reflection, version, as_of)
 
 
 @router.post("/measures", status_code=201, response_model=api.Measure, responses=WRITE)
@@ -258,9 +260,8 @@ def record_measure(
 def get_measure(
     episode_id: UUID,
     measure_id: UUID,
-    records: RecordsDep,
-    actor: ActorDep,
+    reads: ReadsDep,
     version: Version = None,
     as_of: AsOf = None,
 ) -> Response:
-    return _read(records, actor, episode_id, "measures", measure_id, render.measure, version, as_of)
+    return reads.one(episode_id, "measures", measure_id, render.measure, version, as_of)
