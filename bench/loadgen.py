@@ -249,6 +249,9 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 
 MakeReq = Callable[[int], Req]  # connection index -> the next request on it
+# Optional check of a 2xx answer's body: None when it is right, else why not (then counted as an error, not a
+# success). With a check, the connections keep every body, which costs the generator a little more.
+Check = Callable[[bytes], str | None]
 
 
 async def closed_loop(
@@ -258,11 +261,14 @@ async def closed_loop(
     warmup: float,
     duration: float,
     on_window: Callable[[str], None] | None = None,
+    check: Check | None = None,
 ) -> LoadResult:
     """Every connection sends requests back to back for ``warmup + duration`` seconds.
 
-    ``on_window("start")`` and ``on_window("end")`` are called at the window's edges (to sample CPU).
+    ``on_window("start")`` and ``on_window("end")`` are called at the window's edges (to sample CPU);
+    ``check``, when given, is applied to the body of every 2xx answer (see :data:`Check`).
     """
+    keep = check is not None
     loop = asyncio.get_running_loop()
     result = LoadResult(name, len(conns))
     start = time.perf_counter()
@@ -279,7 +285,7 @@ async def closed_loop(
                 return
             req = make_req(i)
             try:
-                status, body = await conn.request(req)
+                status, body = await conn.request(req, keep)
             except (OSError, TimeoutError, httptools.HttpParserError) as exc:
                 result.total_requests += 1
                 result.note_error(type(exc).__name__, f"{req.method} {req.path}: {exc!r}")
@@ -289,7 +295,12 @@ async def closed_loop(
                 continue
             t1 = perf()
             result.total_requests += 1
-            if 200 <= status < 300:
+            wrong = check(body) if check is not None and 200 <= status < 300 else None
+            if wrong is not None:
+                result.note_error(
+                    f"{status} {wrong}", f"{req.method} {req.path} -> {status} {wrong}: {body[:240]!r}"
+                )
+            elif 200 <= status < 300:
                 result.succeeded += 1
                 samples.append((t0, t1))
             else:
@@ -312,10 +323,16 @@ async def closed_loop(
 
 
 async def sequential(
-    name: str, conn: Connection, make_req: Callable[[int], Req], warmup_requests: int, requests: int
+    name: str,
+    conn: Connection,
+    make_req: Callable[[int], Req],
+    warmup_requests: int,
+    requests: int,
+    check: Check | None = None,
 ) -> LoadResult:
-    """One connection, one request after another: latency of a single user."""
+    """One connection, one request after another: latency of a single user (``check`` as in closed_loop)."""
     result = LoadResult(name, 1)
+    keep = check is not None
     perf = time.perf_counter
     started = None
     for n in range(warmup_requests + requests):
@@ -324,7 +341,7 @@ async def sequential(
         req = make_req(n)
         t0 = perf()
         try:
-            status, body = await conn.request(req)
+            status, body = await conn.request(req, keep)
         except (OSError, TimeoutError, httptools.HttpParserError) as exc:
             result.total_requests += 1
             result.note_error(type(exc).__name__, f"{req.method} {req.path}: {exc!r}")
@@ -332,7 +349,13 @@ async def sequential(
             continue
         t1 = perf()
         result.total_requests += 1
-        if not 200 <= status < 300:
+        wrong = check(body) if check is not None and 200 <= status < 300 else None
+        if wrong is not None:
+            result.note_error(
+                f"{status} {wrong}", f"{req.method} {req.path} -> {status} {wrong}: {body[:240]!r}"
+            )
+            status = 0  # not a success
+        elif not 200 <= status < 300:
             result.note_error(str(status), f"{req.method} {req.path} -> {status}: {body[:240]!r}")
         else:
             result.succeeded += 1

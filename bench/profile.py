@@ -458,7 +458,7 @@ def render_what_if(records: Any, episode_id: UUID, sub: str, repeat: int = 50) -
                 "attendees": list(s.attendees),
                 "status": "cancelled" if s.is_cancelled else "held",
             }
-            for s in read.visible(list(e.sessions.values()))
+            for s in read.entries("sessions")
         ]
         return orjson.dumps(
             {
@@ -479,7 +479,9 @@ def render_what_if(records: Any, episode_id: UUID, sub: str, repeat: int = 50) -
                 "discharge": None,
                 "version": e.version,
                 "recorded_at": e.modified_on,
-                "redacted_labels": sorted(read.redacted_labels),
+                "redacted_labels": sorted(read.obligations.redact_labels),
+                "redacted_categories": sorted(read.obligations.redact_categories),
+                "redisclosure_notice": read.obligations.redisclosure_notice,
             },
             option=orjson.OPT_UTC_Z,
         )

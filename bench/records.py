@@ -65,7 +65,9 @@ DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 WRITE_TARGET = 0.08  # writes >= 8 % of the raw INSERT rate
 GET_P99_TARGET_MS = 20.0
 QUIET_CORES = 0.25  # busy cores before the run above which the figures are flagged as noisy
-RECORDS_FACTORY = "services.records.api.app:create_app"
+# Records alone: decisions by an in-process stand-in that permits (bench.stubs); bench.consent measures the
+# records service with its consent hop.
+RECORDS_FACTORY = "bench.stubs:create_records_without_hop"
 BARE_FACTORY = "bench.baseline:create_bare_app"
 T = TypeVar("T")
 
