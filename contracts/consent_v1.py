@@ -235,3 +235,67 @@ class BreakGlass(Response):
     status: Literal["active", "expired"]
     review: BreakGlassReview | None
     version: int
+
+
+# --- the access log ----------------------------------------------------------------------------------
+class LogResource(Response):
+    type: str
+    id: str | None
+    labels: list[str]
+    categories: list[str]
+
+
+class LogFacts(Response):
+    care_team: list[str]
+    care_team_supervisors: list[str]
+    author: str | None
+
+
+class LogObligations(Response):
+    redact_labels: list[str]
+    redact_categories: list[str]
+    redisclosure_notice: bool
+
+
+class AccessLogEntry(Response):
+    """One entry of a tenant's access log: exactly the fields of its leaf (RFC 8785 canonical JSON)."""
+
+    seq: int = Field(description="0-based, gap-free, per tenant; the entry's Merkle leaf index")
+    tenant: str
+    time: str = Field(description="When the decision was made (RFC 3339, UTC)")
+    service: str = Field(description="The deciding service")
+    decision_id: UUID
+    request_id: str
+    actor: str
+    roles: list[str]
+    actor_client_id: UUID | None
+    client_id: UUID | None
+    action: str
+    resource: LogResource
+    facts: LogFacts
+    purpose_of_use: str
+    outcome: Literal["permit", "deny"]
+    reason: str
+    rule: str
+    obligations: LogObligations
+    consents: list[UUID]
+    break_glass_id: UUID | None
+
+
+class InclusionProof(Response):
+    seq: int
+    tree_size: int
+    leaf_hash: str = Field(description="base64")
+    proof: list[str] = Field(description="The audit path, base64 hashes (RFC 9162 2.1.3)")
+    root_hash: str = Field(description="base64 root of the tree of tree_size")
+
+
+class ConsistencyProof(Response):
+    first: int
+    second: int
+    proof: list[str] = Field(description="base64 hashes (RFC 9162 2.1.4)")
+
+
+class LogKeys(Response):
+    origin: str = Field(description="The checkpoint origin of this tenant's log")
+    keys: list[str] = Field(description="C2SP verifier keys: name+keyid+base64(0x01 || Ed25519 public key)")

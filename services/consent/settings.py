@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.storekit.eventstore import Recorders, eventstore_env
 from services.storekit.master_key import derive_key, master_key_bytes
+from services.tlog.note import generate_signing_key
 
 SQLITE_SCHEME = "sqlite:///"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -37,6 +39,16 @@ class ConsentSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     db_pool_size: int = 5
     db_max_overflow: int = 35
+    # The access log: its Ed25519 signing key (a file, PKCS#8 PEM or base64 of the 32-byte seed; never in
+    # the database), the name the key signs under, the tenants' log names and when checkpoints are signed.
+    log_signing_key: SecretStr | None = None
+    log_key_name: str = "touchstone-access-log"
+    log_origin_prefix: str = "touchstone.local/access-log"
+    log_previous_keys: str = Field(
+        "", description="verifier keys of rotated-out signing keys, comma-separated"
+    )
+    checkpoint_every_entries: int = Field(1000, ge=1)
+    checkpoint_every_seconds: float = Field(5.0, gt=0)
 
     @field_validator("consent_database_url")
     @classmethod
@@ -51,7 +63,9 @@ class ConsentSettings(BaseSettings):
     def _production_needs_identity(self) -> ConsentSettings:
         # Outside development there is no development key to fall back on: refuse to start half-configured.
         if self.env == "production":
-            missing = [name for name in ("jwks", "master_key") if getattr(self, name) is None]
+            missing = [
+                name for name in ("jwks", "master_key", "log_signing_key") if getattr(self, name) is None
+            ]
             if missing:
                 names = ", ".join(f"TOUCHSTONE_{name.upper()}" for name in missing)
                 raise ValueError(f"production needs {names}")
@@ -65,6 +79,16 @@ class ConsentSettings(BaseSettings):
 
     def jwks_source(self) -> str:
         return self.jwks or str(self.var_dir / "dev-keys" / "jwks.json")
+
+    def log_signing_key_source(self) -> str:
+        """The configured key, or the development key file (made on first use) under ``var_dir``."""
+        if self.log_signing_key is not None:
+            return self.log_signing_key.get_secret_value()
+        path = self.var_dir / "dev-keys" / "log-signing.key"
+        if not path.exists():
+            with contextlib.suppress(FileExistsError):  # another process made it first: theirs is ours
+                generate_signing_key(path)
+        return str(path)
 
     @property
     def database_url(self) -> str:

@@ -13,10 +13,9 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from eventsourcing.persistence import OperationalError, StoredEvent
-
-from services.records.application.ports import CommitRows
 
 MAX_BATCH = 64
 IDLE_SECONDS = 1.0
@@ -34,7 +33,7 @@ class SaveOutcomeUnknown(RuntimeError):
 @dataclass
 class PendingWrite:
     stored_events: Sequence[StoredEvent]
-    rows: CommitRows | None
+    rows: Any  # the service's own rows, written in the same transaction
     notification_ids: list[int] = field(default_factory=list)
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -47,16 +46,17 @@ class GroupCommitter:
     """``write_batch`` sets each write's ``notification_ids`` or ``error``; anything it raises fails
     every write of the batch that has no error of its own."""
 
-    def __init__(self, write_batch: WriteBatch, is_closed: Callable[[], bool]) -> None:
+    def __init__(self, write_batch: WriteBatch, is_closed: Callable[[], bool], name: str) -> None:
         self._write_batch = write_batch
         self._is_closed = is_closed
+        self._name = name
         self._queue: queue.SimpleQueue[PendingWrite] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def submit(self, stored_events: Sequence[StoredEvent], rows: CommitRows | None) -> list[int]:
+    def submit(self, stored_events: Sequence[StoredEvent], rows: Any) -> list[int]:
         if self._is_closed():
-            raise ClosedError("the records database is closed")
+            raise ClosedError(f"the {self._name} database is closed")
         write = PendingWrite(stored_events, rows)
         self._queue.put(write)
         self._ensure_writer()
@@ -69,7 +69,9 @@ class GroupCommitter:
     def _ensure_writer(self) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="records-group-commit", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name=f"{self._name}-group-commit", daemon=True
+                )
                 self._thread.start()
 
     def _run(self) -> None:
@@ -88,7 +90,7 @@ class GroupCommitter:
                 except queue.Empty:
                     break
             self._write(batch)
-        self._fail_waiting(ClosedError("the records database was closed"))
+        self._fail_waiting(ClosedError(f"the {self._name} database was closed"))
 
     def _fail_waiting(self, failure: BaseException) -> None:
         """Closed with saves still queued: none of them was written; tell their requests so."""

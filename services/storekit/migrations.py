@@ -21,6 +21,9 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
+    # Statements for one database only (triggers, functions), after the common ones.
+    postgres: tuple[str, ...] = ()
+    sqlite: tuple[str, ...] = ()
 
 
 Transaction = Callable[[], AbstractContextManager[Any]]
@@ -61,7 +64,8 @@ def apply_migrations(
 
 def _statements(migration: Migration, dialect: Dialect, types: dict[str, str]) -> Iterator[str]:
     prefix = f'"{dialect.schema}".' if dialect.schema else ""
-    for statement in migration.statements:
+    own = migration.postgres if dialect.name == "postgres" else migration.sqlite
+    for statement in (*migration.statements, *own):
         yield statement.format(t=prefix, **types)
 
 

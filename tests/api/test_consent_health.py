@@ -113,10 +113,14 @@ def test_creating_the_app_does_not_touch_the_database(tmp_path: Path) -> None:
 
 
 def test_production_refuses_to_start_without_identity_or_master_key() -> None:
-    with pytest.raises(ValueError, match="TOUCHSTONE_JWKS, TOUCHSTONE_MASTER_KEY"):
+    with pytest.raises(
+        ValueError, match="TOUCHSTONE_JWKS, TOUCHSTONE_MASTER_KEY, TOUCHSTONE_LOG_SIGNING_KEY"
+    ):
         ConsentSettings(env="production", jwks=None, jwt_issuer="iss", jwt_audience="aud")
     with pytest.raises(ValueError, match="TOUCHSTONE_JWT_ISSUER"):
-        ConsentSettings(env="production", jwks="https://idp/jwks", master_key="a" * 44)
+        ConsentSettings(
+            env="production", jwks="https://idp/jwks", master_key="a" * 44, log_signing_key="/run/log.key"
+        )
 
 
 def test_unknown_database_scheme_is_refused_without_echoing_the_url() -> None:

@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.records.application.ports import CommitRows
 from services.records.domain.base import EventMeta
-from services.records.persistence.group_commit import PendingWrite
+from services.storekit.group_commit import PendingWrite
 from tests.support import PgDatabase
 from tests.support.integration_records import OCCURRED, hold_session, practice, records_app
 from tests.support.records import records_settings

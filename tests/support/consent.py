@@ -45,6 +45,9 @@ def consent_settings(database: Database, var_dir: Path, **overrides: Any) -> Con
         "jwks": str(DevKeys(var_dir).ensure().jwks),
         "db_pool_size": 4,
         "db_max_overflow": 16,
+        # Checkpoints are signed when a test asks (checkpointer.sign_now), not by the background loop.
+        "checkpoint_every_seconds": 86_400,
+        "checkpoint_every_entries": 1_000_000,
     }
     values.update(overrides)
     return ConsentSettings(**values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,8 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from contracts.problem import ProblemError
-from services.consent.api import routes
+from services.consent.api import access_log, routes
+from services.consent.api.access_log import NoCheckpoint
 from services.consent.application.app import Clock, utc_now
+from services.consent.application.audit import Checkpointer, LogRangeError
 from services.consent.application.errors import AccessDenied, NotFound
 from services.consent.bootstrap import build_consent
 from services.consent.domain.errors import Conflict, InvalidConsent
@@ -56,6 +59,8 @@ PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
     Conflict: ProblemSpec(409, "conflict", "Conflict"),
     ConcurrentChange: ProblemSpec(409, "conflict", "Conflict"),
     BadCursor: ProblemSpec(422, "validation", "Invalid request"),
+    LogRangeError: ProblemSpec(422, "validation", "Invalid request"),
+    NoCheckpoint: ProblemSpec(404, "not-found", "Not found"),
     DatabaseUnavailable: ProblemSpec(503, "service-unavailable", "Database unavailable"),
 }
 
@@ -76,13 +81,37 @@ def create_app(settings: ConsentSettings | None = None, *, clock: Clock = utc_no
         )
         app.state.jwks_is_remote = settings.jwks_source().startswith(("http://", "https://"))
         app.state.consent = await run_in_threadpool(build_consent, settings, clock=clock)
+        signing = CheckpointLoop(app.state.consent.checkpointer, settings.checkpoint_every_seconds)
         _log.info("consent.started", env=settings.env)
         try:
             yield
         finally:
+            signing.stop()
             app.state.consent.close()
 
     return _build_app(lifespan)
+
+
+class CheckpointLoop:
+    """Signs due checkpoints in the background; a failure is logged and tried again next round."""
+
+    def __init__(self, checkpointer: Checkpointer, every_seconds: float) -> None:
+        self._checkpointer = checkpointer
+        self._stop = threading.Event()
+        self._poll = min(1.0, every_seconds)
+        self._thread = threading.Thread(target=self._run, name="consent-checkpoints", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._poll):
+            try:
+                self._checkpointer.run_once()
+            except Exception as failure:
+                _log.error("consent.checkpoint_failed", error_type=type(failure).__name__)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def _build_app(lifespan: Any = None) -> FastAPI:
@@ -99,6 +128,7 @@ def _build_app(lifespan: Any = None) -> FastAPI:
     install_middleware(app, SERVICE, bearer_prefix="/v1")
     app.include_router(health_router(SERVICE, ready=lambda: _ping(app)))
     app.include_router(routes.router)
+    app.include_router(access_log.router)
     return app
 
 

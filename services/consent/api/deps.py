@@ -7,7 +7,8 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 
-from services.consent.application.app import Actor, Command, ConsentApplication
+from services.consent.application.app import ConsentApplication
+from services.consent.application.commands import Actor, Command
 from services.identity import InvalidToken
 from services.restkit.auth import principal_of
 from services.restkit.problems import request_id_of

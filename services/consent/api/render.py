@@ -30,6 +30,12 @@ def json_response(
     return Response(orjson.dumps(doc, option=orjson.OPT_UTC_Z), status, headers, "application/json")
 
 
+def leaf(data: bytes) -> Doc:
+    """An access-log entry: its leaf bytes parsed (the leaf, not this document, is what is signed)."""
+    entry: Doc = orjson.loads(data)
+    return entry
+
+
 def page(items: list[Doc], next_cursor: str | None) -> Doc:
     return {"items": items, "next_cursor": next_cursor}
 

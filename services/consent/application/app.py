@@ -17,8 +17,17 @@ from uuid import UUID
 import uuid_utils
 from eventsourcing.application import AggregateNotFoundError, Application
 
+from services.consent.application.audit import Audit, Checkpointer
+from services.consent.application.commands import Actor, Command
 from services.consent.application.errors import AccessDenied, NotFound
-from services.consent.application.ports import BreakGlassRow, CommitRows, ConsentIndex, DirectiveRow
+from services.consent.application.ports import (
+    AccessLogStore,
+    BreakGlassRow,
+    CommitRows,
+    ConsentIndex,
+    DirectiveRow,
+    LogRow,
+)
 from services.consent.domain.base import ConsentAggregate, EventMeta
 from services.consent.domain.break_glass import BreakGlass, Outcome
 from services.consent.domain.decision import AccessDecision
@@ -36,24 +45,6 @@ def utc_now() -> datetime:
 
 def new_id() -> UUID:
     return UUID(str(uuid_utils.uuid7()))
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The caller, from the verified token only."""
-
-    sub: str
-    tenant: str
-    roles: frozenset[str]
-    client_id: UUID | None
-    purpose_of_use: str
-
-
-@dataclass(frozen=True)
-class Command:
-    actor: Actor
-    request_id: str
-    causation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +77,9 @@ class ConsentApplication(Application[UUID]):
         super().__init__(env)
         self.clock = clock
         self.index: ConsentIndex = self.recorder.index  # type: ignore[attr-defined]
+        self.access_log: AccessLogStore = self.recorder.index.log  # type: ignore[attr-defined]
+        self.audit: Audit  # set by the composition root, with the log's keys
+        self.checkpointer: Checkpointer
 
     # --- decisions --------------------------------------------------------------------------------------
     def decide(self, cmd: Command, question: Question) -> Decided:
@@ -143,6 +137,16 @@ class ConsentApplication(Application[UUID]):
             self.save(decision)
             raise AccessDenied(decided.verdict, decided.id)
         return decided, decision
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Every decision saved is also an entry of its tenant's access log, in the same transaction."""
+        rows: CommitRows = kwargs.pop("commit_rows", None) or CommitRows()
+        rows.log.extend(LogRow(o.tenant, o.id, o.log_entry()) for o in objs if isinstance(o, AccessDecision))
+        return super().save(*objs, commit_rows=rows, **kwargs)
+
+    def authorize_log_read(self, cmd: Command) -> None:
+        """The auditor's and privacy officer's read of the access log, decided and logged like any other."""
+        self._read(cmd, Question("read", "access_log"))
 
     def _read(self, cmd: Command, question: Question) -> None:
         _, decision = self._permitted(cmd, question)

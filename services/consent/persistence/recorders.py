@@ -10,14 +10,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from services.consent.persistence.tables import ConsentTables
 from services.storekit.dialect import Dialect
+from services.storekit.pg_recorder import GroupCommitPostgresRecorder
 
 
-class PostgresConsentRecorder(PostgresApplicationRecorder):
+class PostgresConsentRecorder(GroupCommitPostgresRecorder):
+    """Decisions and their log entries are committed in groups, so the log is not the bottleneck."""
+
+    service = "consent"
+
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.index = ConsentTables(
@@ -28,8 +33,11 @@ class PostgresConsentRecorder(PostgresApplicationRecorder):
         super().create_table()
         self.index.migrate()
 
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        self.index.write_commit_rows(curs, kwargs.get("commit_rows"))
+    def before_rows(self, curs: Any, rows: list[Any]) -> None:
+        self.index.log.lock_heads(curs, {entry.tenant for r in rows for entry in r.log})
+
+    def write_rows(self, curs: Any, rows: Any) -> None:
+        self.index.write_commit_rows(curs, rows)
 
 
 class SQLiteConsentRecorder(SQLiteApplicationRecorder):

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from services.consent.application.ports import BreakGlassRow, CommitRows, DirectiveRow
 from services.consent.domain.directive import Terms
+from services.consent.persistence.access_log import LOG_MIGRATION, AccessLogTables
 from services.storekit.dialect import Dialect
 from services.storekit.migrations import Migration, apply_migrations
 
@@ -35,6 +36,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX consent_break_glass_queue ON {t}consent_break_glass (tenant, reviewed, id)",
         ),
     ),
+    LOG_MIGRATION,
 )
 
 
@@ -44,6 +46,7 @@ class ConsentTables:
     def __init__(self, dialect: Dialect, transaction: Callable[[], AbstractContextManager[Any]]) -> None:
         self.dialect = dialect
         self.transaction = transaction
+        self.log = AccessLogTables(dialect, transaction)
 
     def migrate(self) -> list[int]:
         return apply_migrations(
@@ -54,6 +57,8 @@ class ConsentTables:
     def write_commit_rows(self, curs: Any, rows: CommitRows | None) -> None:
         if rows is None:
             return
+        if rows.log:
+            self.log.append(curs, rows.log)
         d = self.dialect
         for row in rows.directives:
             curs.execute(
