@@ -53,10 +53,28 @@ DataCategory = Literal[
     "demographics", "episodes", "sessions", "patterns", "goals", "reflections", "measures", "notes"
 ]
 Action = Literal["read", "create", "write", "cosign", "return"]
-ResourceType = Literal["client", "practitioner", "episode", "note", "psychotherapy_note"]
+ResourceType = Literal["client", "practitioner", "episode", "note", "psychotherapy_note", "amendment_request"]
 GranteeKind = Literal["practitioner", "organization", "integrator"]
 
 PURPOSES_OF_USE: frozenset[str] = frozenset(get_args(PurposeOfUse))
+# HL7's display of each PurposeOfUse code (v3 ActReason), for people reading reports and registers.
+PURPOSE_DISPLAY: dict[str, str] = {
+    "TREAT": "treatment",
+    "ETREAT": "emergency treatment",
+    "CAREMGT": "care management",
+    "HPAYMT": "healthcare payment",
+    "HOPERAT": "healthcare operations",
+    "HRESCH": "healthcare research",
+    "PUBHLTH": "public health",
+    "HLEGAL": "legal",
+    "HCOMPL": "compliance",
+    "HSYSADMIN": "system administration",
+    "PATRQT": "patient requested",
+    "FAMRQT": "family requested",
+    "PWATRNY": "power of attorney",
+    "COVERAGE": "coverage under policy or program",
+    "HMARKT": "marketing",
+}
 SENSITIVITY_LABELS: frozenset[str] = frozenset(get_args(SensitivityLabel))
 DATA_CATEGORIES: frozenset[str] = frozenset(get_args(DataCategory))
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -177,6 +195,11 @@ class DecisionFacts(Request):
     care_team: list[Sub] = Field(default_factory=list, max_length=100)
     care_team_supervisors: list[Sub] = Field(default_factory=list, max_length=100)
     author: Sub | None = Field(None, description="Author of the note, for notes")
+    actor_display: ShortText | None = Field(
+        None,
+        description="The asking actor's display name in the practice's practitioner directory, which "
+        "records keeps (null when the actor is not in it); shown in the client's access report",
+    )
 
 
 class DecisionRequest(Request):
@@ -249,6 +272,9 @@ class LogFacts(Response):
     care_team: list[str]
     care_team_supervisors: list[str]
     author: str | None
+    actor_display: str | None = Field(
+        None, description="The actor's name in the practitioner directory (absent from older entries)"
+    )
 
 
 class LogObligations(Response):
@@ -299,3 +325,129 @@ class ConsistencyProof(Response):
 class LogKeys(Response):
     origin: str = Field(description="The checkpoint origin of this tenant's log")
     keys: list[str] = Field(description="C2SP verifier keys: name+keyid+base64(0x01 || Ed25519 public key)")
+
+
+# --- the disclosure register (45 CFR 164.528) --------------------------------------------------------
+class DisclosureRecipient(Request):
+    name: ShortText = Field(description="The person or organization the information was disclosed to")
+    address: ShortText | None = Field(None, description="Their address, if known")
+
+
+class DisclosurePurpose(Request):
+    text: ShortText = Field(description="A brief statement of the purpose (or a copy of the request)")
+    code: PurposeOfUse | None = Field(None, description="The HL7 PurposeOfUse code, when one fits")
+
+
+class RecordDisclosure(Request):
+    """A disclosure made outside Touchstone (a paper subpoena, a faxed report), entered by hand."""
+
+    date: Day = Field(description="Date of the disclosure (not in the future)")
+    recipient: DisclosureRecipient
+    description: ShortText = Field(description="A brief description of the information disclosed")
+    purpose: DisclosurePurpose
+    accountable: bool = Field(
+        True, description="Whether the client's accounting of disclosures lists it (45 CFR 164.528(a))"
+    )
+    basis: ShortText | None = Field(
+        None,
+        description="What the disclosure rests on, e.g. 'court order', 'subpoena'; required when it is not "
+        "accountable (name the exception of 164.528(a)(1))",
+    )
+
+
+class DisclosedRecipient(Response):
+    id: str | None = Field(description="The recipient's token sub, for disclosures to an integrator")
+    name: str = Field(description="The recipient's name (an integrator's: the consent grantee's display)")
+    address: str | None
+
+
+class DisclosedPurpose(Response):
+    text: str
+    code: str | None
+
+
+class DisclosedInformation(Response):
+    """What a disclosure made through Touchstone held: a resource and the categories of data disclosed."""
+
+    resource_type: str
+    resource_id: str | None
+    categories: list[str]
+
+
+class Disclosure(Response):
+    id: UUID = Field(description="For a disclosure registered from a decision: the decision's id")
+    client_id: UUID
+    date: date
+    recipient: DisclosedRecipient
+    description: str
+    information: DisclosedInformation | None = Field(description="For disclosures registered from decisions")
+    purpose: DisclosedPurpose
+    accountable: bool
+    basis: str | None = Field(
+        description="What it rests on (for one registered from a decision: the consent)"
+    )
+    source: Literal["decision", "manual"] = Field(
+        description="decision: registered with a permitted decision; manual: entered by a privacy officer"
+    )
+    decision_id: UUID | None
+    consents: list[UUID] = Field(description="The consents or authorizations it was made under")
+    recorded_at: AwareDatetime
+    recorded_by: str | None = Field(description="Who entered it; null when registered with a decision")
+
+
+class AccountedDisclosure(Response):
+    """One disclosure, or the summary of repeated disclosures to one recipient for one purpose
+    (45 CFR 164.528(b)(3)): the first in the period in full, their number and the date of the last."""
+
+    disclosure: Disclosure = Field(description="The (first, when repeated) disclosure in the period")
+    count: int = Field(ge=1, description="How many disclosures this item stands for")
+    last_date: date = Field(description="The date of the last of them (the disclosure's own when count 1)")
+
+
+class DayPeriod(Response):
+    start: date = Field(description="First day included")
+    end: date = Field(description="Last day included")
+
+
+class DisclosureRegister(Response):
+    client_id: UUID
+    period: DayPeriod
+    accountable_only: bool
+    items: list[AccountedDisclosure] = Field(description="In the order of their first disclosure")
+
+
+# --- the client's access report ----------------------------------------------------------------------
+class ReportWho(Response):
+    actor: str = Field(description="The token sub of who accessed")
+    name: str | None = Field(description="Their name in the practitioner directory, when they are in it")
+    roles: list[str]
+    organization: str | None = Field(description="For an integrator: the organization its consent names")
+
+
+class ReportWhat(Response):
+    action: str
+    resource_type: str
+    resource_id: str | None
+    categories: list[str] = Field(description="The kinds of information it held (redacted ones left out)")
+
+
+class ReportWhy(Response):
+    purpose_of_use: str
+    purpose: str = Field(description="The purpose in words")
+
+
+class AccessReportItem(Response):
+    seq: int = Field(description="The access-log entry this line is")
+    time: str
+    decision_id: UUID
+    who: ReportWho
+    what: ReportWhat
+    why: ReportWhy
+    break_glass_id: UUID | None = Field(description="Set for emergency (break-glass) access")
+
+
+class AccessReport(Response):
+    client_id: UUID
+    period: DayPeriod
+    items: list[AccessReportItem] = Field(description="Permitted accesses, oldest first")
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null on the last.")

@@ -310,3 +310,221 @@ class HistoryEvent(Response):
     recorded_at: AwareDatetime
     actor: str
     request_id: str
+
+
+# --- progress notes ----------------------------------------------------------------------------------
+NoteFormat = Literal["SOAP", "DAP", "BIRP", "free"]
+NoteStatus = Literal["draft", "signed", "awaiting_cosign", "returned", "cosigned"]
+
+
+class NoteContent(Request):
+    """The format's sections, at least one: SOAP subjective, objective, assessment, plan; DAP data,
+    assessment, plan; BIRP behavior, intervention, response, plan; free text."""
+
+    subjective: Text | None = None
+    objective: Text | None = None
+    assessment: Text | None = None
+    plan: Text | None = None
+    data: Text | None = None
+    behavior: Text | None = None
+    intervention: Text | None = None
+    response: Text | None = None
+    text: Text | None = None
+
+    def sections(self) -> dict[str, str]:
+        return self.model_dump(exclude_none=True)
+
+
+class DraftNote(Request):
+    format: NoteFormat
+    content: NoteContent
+    labels: list[Label] = Field(default_factory=list, max_length=20)
+
+
+class ReviseNote(Request):
+    content: NoteContent
+
+
+class AppendAddendum(Request):
+    text: Text
+    reason: Text
+
+
+class CosignNote(Request):
+    comment: Text | None = None
+
+
+class ReturnNote(Request):
+    comment: Text = Field(description="What the author should revise")
+
+
+class NoteSignature(Response):
+    signer: str
+    signed_at: AwareDatetime
+    content_hash: str = Field(description="SHA-256 (hex) of the canonical JSON of {format, content}")
+    version: int
+
+
+class NoteCosignature(Response):
+    supervisor: str
+    cosigned_at: AwareDatetime
+    comment: str | None
+    version: int
+
+
+class NoteReturn(Response):
+    supervisor: str
+    returned_at: AwareDatetime
+    comment: str
+    version: int
+
+
+class Addendum(Response):
+    id: UUID
+    text: str
+    reason: str
+    signer: str
+    signed_at: AwareDatetime
+    content_hash: str = Field(description="SHA-256 (hex) of the canonical JSON of {note_id, text, reason}")
+    version: int
+
+
+class Note(Response):
+    id: UUID
+    episode_id: UUID
+    session_id: UUID
+    client_id: UUID
+    author: str
+    format: NoteFormat
+    content: dict[str, str]
+    labels: list[str]
+    status: NoteStatus
+    final: bool = Field(description="Signed, and co-signed when the author requires supervision")
+    requires_cosign: bool
+    content_hash: str = Field(description="SHA-256 (hex) of the canonical JSON of {format, content}")
+    signature: NoteSignature | None = Field(description="The latest signature; null while never signed")
+    cosignature: NoteCosignature | None
+    returns: list[NoteReturn]
+    addenda: list[Addendum] = Field(description="Signed corrections, in the order they were made")
+    version: int
+    drafted_at: AwareDatetime
+    recorded_at: AwareDatetime = Field(description="Recorded time of the version shown")
+
+
+# --- psychotherapy notes -----------------------------------------------------------------------------
+class RecordPsychotherapyNote(Request):
+    text: Text
+    occurred_at: AwareDatetime
+
+
+class PsychotherapyNote(Response):
+    """HIPAA 164.501 process notes: never part of episode reads, history, exports or the client's view."""
+
+    id: UUID
+    episode_id: UUID
+    client_id: UUID
+    author: str
+    text: str
+    occurred_at: AwareDatetime
+    labels: list[str] = Field(description='Always ["PSYTHPN"]')
+    version: int
+    recorded_at: AwareDatetime
+
+
+# --- amendment requests (HIPAA 164.526) --------------------------------------------------------------
+DenialBasis = Literal[
+    "not_created_here", "not_designated_record_set", "not_available_for_inspection", "accurate_and_complete"
+]
+
+
+class EventRef(Request):
+    """An event of the record: the id of its aggregate (a client, an episode, a progress note) and the
+    event's version (an episode entry's ``version``, a note's ``version``)."""
+
+    aggregate_id: UUID
+    event_version: int = Field(ge=1)
+
+
+class RequestAmendment(Request):
+    target: EventRef = Field(description="The entry to amend, as the event that made it as it is")
+    reason: Text
+
+
+class AcceptAmendment(Request):
+    correction: EventRef = Field(
+        description="The correcting event: an addendum or corrected entry, a later event of the same record"
+    )
+    comment: Text | None = None
+
+
+class DenyAmendment(Request):
+    basis: DenialBasis = Field(description="The ground of 164.526(a)(2) the denial rests on")
+    explanation: Text
+
+
+class FileDisagreement(Request):
+    statement: Text
+
+
+class RecordRebuttal(Request):
+    text: Text
+
+
+class EventRefOut(Response):
+    aggregate_id: UUID
+    event_version: int
+
+
+class AmendmentStep(Response):
+    by: str
+    at: AwareDatetime
+    version: int
+
+
+class AmendmentAcceptance(AmendmentStep):
+    correction: EventRefOut
+    comment: str | None
+
+
+class AmendmentDenial(AmendmentStep):
+    basis: DenialBasis
+    explanation: str
+
+
+class AmendmentStatement(AmendmentStep):
+    text: str
+
+
+class AmendmentRequest(Response):
+    id: UUID
+    client_id: UUID
+    target: EventRefOut
+    target_kind: Literal["client", "episode", "note"]
+    reason: str
+    requested_by: str
+    requested_at: AwareDatetime
+    due_at: AwareDatetime = Field(description="60 days after the request (164.526(b)(2))")
+    status: Literal["requested", "accepted", "denied"]
+    overdue: bool = Field(description="Still open past its due time")
+    acceptance: AmendmentAcceptance | None
+    denial: AmendmentDenial | None
+    disagreement: AmendmentStatement | None = Field(description="The client's statement of disagreement")
+    rebuttal: AmendmentStatement | None = Field(description="The clinician's rebuttal of that statement")
+    version: int
+    recorded_at: AwareDatetime = Field(description="Recorded time of the version shown")
+
+
+class OverdueNote(Response):
+    """A progress note still awaiting its author's signature after the practice's allowance of days."""
+
+    id: UUID
+    episode_id: UUID
+    session_id: UUID
+    client_id: UUID
+    author: str
+    status: Literal["draft", "returned"]
+    drafted_at: AwareDatetime
+    due_on: date = Field(
+        description="The last day (in the practice's time zone) on which signing was on time"
+    )
+    location: str = Field(description="Where the note is read")

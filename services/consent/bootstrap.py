@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from services.consent.application.app import Clock, ConsentApplication, utc_now
+from services.consent.application.app import ConsentApplication
 from services.consent.application.audit import Audit, Checkpointer, LogKeys
+from services.consent.application.core import Clock, utc_now
 from services.consent.settings import ConsentSettings
 from services.storekit.eventstore import setup_lock
 from services.tlog.note import Signer, load_signing_key

@@ -44,6 +44,7 @@ def build_records(
     if not isinstance(mapper, ClientSealingMapper):
         raise RuntimeError("the records application must use the client-sealing mapper")
     mapper.keyring = keyring
+    app.overdue_after_days, app.practice_time_zone = settings.note_overdue_days, settings.practice_time_zone
     app.attach(index=tables, keys=keyring, identifier_digest=IdentifierDigest(master_key))
     return app
 

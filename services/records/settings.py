@@ -10,9 +10,10 @@ import secrets
 from pathlib import Path
 from typing import Literal
 from urllib.parse import ParseResult, parse_qs, unquote, urlencode, urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_ISSUER = "touchstone-dev"
@@ -39,6 +40,18 @@ class RecordsSettings(BaseSettings):
     db_pool_size: int = 5
     db_max_overflow: int = 35
     aggregate_cache_size: int = 200
+    # Unsigned progress notes are overdue after this many whole days, counted in the practice's time zone.
+    note_overdue_days: int = Field(3, ge=0, le=365)
+    practice_time_zone: str = Field("UTC", description="IANA time zone of the practice, e.g. Europe/Berlin")
+
+    @field_validator("practice_time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known IANA time zone") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> RecordsSettings:

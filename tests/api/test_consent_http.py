@@ -69,7 +69,13 @@ def test_decisions_carry_the_callers_own_token_and_request_id(
             "categories": ["episodes", "goals"],
         },
         "purpose_of_use": "TREAT",
-        "facts": {"care_team": ["dr-ada"], "care_team_supervisors": [], "author": None},
+        # the actor's name comes from records' practitioner directory (api.practice registers "Dr dr-ada")
+        "facts": {
+            "care_team": ["dr-ada"],
+            "care_team_supervisors": [],
+            "author": None,
+            "actor_display": "Dr dr-ada",
+        },
     }
 
     write_headers = {"X-Request-ID": "trace-write-1"}
@@ -81,6 +87,19 @@ def test_decisions_carry_the_callers_own_token_and_request_id(
         "write",
         {"type": "episode", "id": episode, "labels": ["HIV"], "categories": ["goals"]},
     )
+
+
+def test_only_practitioners_in_the_directory_are_named(
+    api: RecordsApi, consent: FakeConsent, episode: str
+) -> None:
+    """The actor's name is a fact records owns: a practitioner's from the directory; nobody else has one."""
+    path = f"/v1/episodes/{episode}"
+    for role, sub in (("clinician", "dr-unlisted"), ("integrator", "ehr-acme"), ("admin", "admin-1")):
+        api.http.get(path, headers=api.headers(role, sub))
+        assert consent.received[-1].body["facts"]["actor_display"] is None, role
+    api.practitioner("dr-cy", roles=["clinician", "supervisor"])
+    api.http.get(path, headers=api.headers("supervisor", "dr-cy"))
+    assert consent.received[-1].body["facts"]["actor_display"] == "Dr dr-cy"
 
 
 def test_the_consent_services_obligations_are_applied(

@@ -73,6 +73,9 @@ def test_every_decision_is_an_entry_numbered_without_gaps(consent_api: ConsentAp
         "client_id", "action", "resource", "facts", "purpose_of_use", "outcome", "reason", "rule",
         "obligations", "consents", "break_glass_id",
     }  # fmt: skip
+    assert permit["facts"] == {
+        "care_team": [], "care_team_supervisors": [], "author": None, "actor_display": None,
+    }  # fmt: skip
 
 
 def test_break_glass_decisions_are_marked_and_free_text_stays_out(consent_api: ConsentApi) -> None:

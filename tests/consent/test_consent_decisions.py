@@ -91,7 +91,11 @@ def test_every_decision_is_stored_with_all_its_inputs_and_outputs(
         "action": "write",
         "resource": {"type": "episode", "id": resource_id, "labels": ["SUD", "HIV"], "categories": ["goals"]},
         "purpose_of_use": "TREAT",
-        "facts": {"care_team": ["dr-ada", "dr-cy"], "care_team_supervisors": ["dr-sup"]},
+        "facts": {
+            "care_team": ["dr-ada", "dr-cy"],
+            "care_team_supervisors": ["dr-sup"],
+            "actor_display": "Dr Ada",
+        },
     }
     headers = {**consent_api.headers("clinician", "dr-ada"), "X-Request-ID": "decide-1"}
 
@@ -109,7 +113,12 @@ def test_every_decision_is_stored_with_all_its_inputs_and_outputs(
         "client_id": UUID(client_id),
         "resource": {"type": "episode", "id": resource_id, "labels": ["HIV", "SUD"], "categories": ["goals"]},
         "purpose_of_use": "TREAT",
-        "facts": {"care_team": ["dr-ada", "dr-cy"], "care_team_supervisors": ["dr-sup"], "author": None},
+        "facts": {
+            "care_team": ["dr-ada", "dr-cy"],
+            "care_team_supervisors": ["dr-sup"],
+            "author": None,
+            "actor_display": "Dr Ada",
+        },
         "consents": [],
         "break_glass": [],
     }

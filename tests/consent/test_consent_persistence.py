@@ -1,5 +1,6 @@
 """The core flow on both recorders (SQLite, the embedded default, and PostgreSQL), and what survives a
-restart: consents, their revocation, break-glass and its review, and the index decisions read."""
+restart: consents, their revocation, break-glass and its review, the index decisions read, and the
+disclosure register."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tests.support.consent import (
     MutableClock,
     consent_settings,
     disclosure_body,
+    manual_disclosure_body,
     new_client,
     part2_body,
     period,
@@ -79,3 +81,25 @@ def test_everything_survives_a_restart(database: Database, tmp_path: Path, clock
         queue = api.http.get("/v1/break-glass", headers=api.officer()).json()["items"]
         assert [item["id"] for item in queue] == [grant["id"]]
         assert api.app.index.migrate() == []  # type: ignore[attr-defined]  # applied once, at the first start
+
+
+def test_the_disclosure_register_on_each_database(
+    database: Database, tmp_path: Path, clock: MutableClock
+) -> None:
+    settings = consent_settings(database, tmp_path)
+    client_id = new_client()
+    with running_consent(settings, clock) as api:
+        api.grant(disclosure_body(client_id, clock))
+        permit = decide(api, client_id)
+        path = f"/v1/clients/{client_id}/disclosures"
+        entered = api.http.post(path, json=manual_disclosure_body(clock, days_ago=3), headers=api.officer())
+        assert entered.status_code == 201, entered.text
+
+    with running_consent(settings, clock) as api:
+        items = api.http.get(path, headers=api.officer()).json()["items"]
+        assert [i["disclosure"]["id"] for i in items] == [entered.json()["id"], permit["decision_id"]]
+        accountable = api.http.get(path, params={"accountable_only": "true"}, headers=api.officer()).json()
+        assert [i["disclosure"]["id"] for i in accountable["items"]] == [entered.json()["id"]]
+        today = clock.now.date().isoformat()
+        only_today = api.http.get(path, params={"from": today}, headers=api.officer()).json()
+        assert [i["disclosure"]["source"] for i in only_today["items"]] == ["decision"]

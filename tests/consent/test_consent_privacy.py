@@ -1,5 +1,6 @@
 """Free text given to the consent service (break-glass reasons, review notes, revocation reasons, consent
-descriptions) is kept only in encrypted events: it never appears in the raw database or in the logs.
+descriptions, and the recipient, address, description, purpose and basis of a disclosure entered by hand) is
+kept only in encrypted events: it never appears in the raw database or in the logs.
 
 Each scan first finds something that is stored in clear (the grantee's id in the index), so a scan that
 reads nothing cannot pass by accident.
@@ -20,6 +21,7 @@ from tests.support.consent import (
     ConsentApi,
     MutableClock,
     consent_settings,
+    manual_disclosure_body,
     new_client,
     part2_body,
     read_episode,
@@ -53,6 +55,31 @@ def exercise(api: ConsentApi) -> list[str]:
         "/v1/consents",
         json=part2_body(client_id, api.clock, description=texts[-1], revocation_statement=False),
         headers=api.officer(),
+    )
+    assert refused.status_code == 422 and texts[-1] not in refused.text
+    return texts + disclose(api, client_id)
+
+
+def disclose(api: ConsentApi, client_id: str) -> list[str]:
+    """A disclosure entered by hand, its register and the client's report read; one refused."""
+    texts = [secret("Dr Jane Roe, Roe & Partners"), secret("12 Elm Street, Springfield")]
+    texts += [
+        secret("Notes on her bipolar disorder"),
+        secret("Custody case Roe v. Roe"),
+        secret("order of court"),
+    ]
+    recipient = {"name": texts[0], "address": texts[1]}
+    body = manual_disclosure_body(
+        api.clock, recipient=recipient, description=texts[2], purpose={"text": texts[3]}, basis=texts[4]
+    )
+    path = f"/v1/clients/{client_id}/disclosures"
+    assert api.http.post(path, json=body, headers=api.officer()).status_code == 201
+    assert texts[2] in api.http.get(path, headers=api.auditor()).text
+    report = api.http.get(f"/v1/clients/{client_id}/access-report", headers=api.client(client_id))
+    assert report.status_code == 200
+    texts.append(secret("Refused: faxed her HIV status"))
+    refused = api.http.post(
+        path, json={**body, "date": "2999-01-01", "description": texts[-1]}, headers=api.officer()
     )
     assert refused.status_code == 422 and texts[-1] not in refused.text
     return texts

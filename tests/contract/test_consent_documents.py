@@ -2,7 +2,8 @@
 response models in contracts/consent_v1.py: every declared field present and valid, nothing undeclared.
 
 The documents exercised fill every optional part at least once (signer with a representative, evidence,
-revocation, obligations with the redisclosure notice, a break-glass decision, a review).
+revocation, obligations with the redisclosure notice, a break-glass decision, a review, disclosures entered
+by hand and registered from decisions, summaries, the access report's pages).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tests.support.consent import (
     ConsentApi,
     MutableClock,
     disclosure_body,
+    manual_disclosure_body,
     new_client,
     part2_body,
     psychotherapy_notes_body,
@@ -104,3 +106,36 @@ def test_break_glass_documents_conform(consent_api: ConsentApi, clock: MutableCl
     queue = consent_api.http.get("/v1/break-glass", params={"status": "all", "limit": 1}, headers=officer)
     conforms(Page[wire.BreakGlass], queue.json())
     assert reviewed.json()["review"] is not None and queue.json()["next_cursor"] is not None
+
+
+def test_register_and_report_documents_conform(consent_api: ConsentApi, clock: MutableClock) -> None:
+    client_id = new_client()
+    consent_api.grant(disclosure_body(client_id, clock))
+    for _ in range(2):  # repeated: one summarized item
+        consent_api.decide(read_episode(client_id), consent_api.headers("integrator", INTEGRATOR))
+    consent_api.break_glass(client_id, "dr-bob")
+    ada = read_episode(client_id, facts={"care_team": ["dr-ada"], "actor_display": "Ada Lovelace"})
+    consent_api.decide(ada, consent_api.headers("clinician", "dr-ada"))
+    path = f"/v1/clients/{client_id}/disclosures"
+    entered = consent_api.http.post(path, json=manual_disclosure_body(clock), headers=consent_api.officer())
+    unaccountable = manual_disclosure_body(
+        clock, accountable=False, basis="authorization", recipient={"name": "X"}
+    )
+    consent_api.http.post(path, json=unaccountable, headers=consent_api.officer())
+
+    conforms(wire.Disclosure, entered.json())
+    conforms(
+        wire.Disclosure,
+        consent_api.http.get(entered.headers["location"], headers=consent_api.officer()).json(),
+    )
+    register = consent_api.http.get(path, headers=consent_api.auditor()).json()
+    conforms(wire.DisclosureRegister, register)
+    assert {item["count"] for item in register["items"]} == {1, 2}
+    report = consent_api.http.get(
+        f"/v1/clients/{client_id}/access-report", params={"limit": 3}, headers=consent_api.client(client_id)
+    ).json()
+    conforms(wire.AccessReport, report)
+    assert report["next_cursor"] is not None
+    log = consent_api.http.get("/v1/access-log", headers=consent_api.auditor()).json()
+    conforms(Page[wire.AccessLogEntry], log)
+    assert any(entry["facts"]["actor_display"] == "Ada Lovelace" for entry in log["items"])

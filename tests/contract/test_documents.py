@@ -6,6 +6,7 @@ model declares is present with a valid value, and no undeclared field slips out.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from pydantic import BaseModel
 from contracts import records_v1 as wire
 from contracts.consent_v1 import PART2_REDISCLOSURE_NOTICE
 from tests.support.gates import ScriptedGate
+from tests.support.policy_gate import PolicyGate
 from tests.support.records import RecordsApi
 
 
@@ -144,3 +146,93 @@ def test_an_episode_under_obligations_conforms(api: RecordsApi, gate: ScriptedGa
             ["measures"],
         )
         assert document["redisclosure_notice"] == PART2_REDISCLOSURE_NOTICE
+
+
+def test_note_documents_conform(api: RecordsApi) -> None:
+    for sub, roles, supervisor in (("dr-sup", ["supervisor"], None), ("dr-kim", ["clinician"], "dr-sup")):
+        body: dict[str, Any] = {"id": sub, "display_name": sub, "roles": roles, "requires_supervision": True}
+        if supervisor:
+            body["supervisor"] = supervisor
+        assert api.http.post("/v1/practitioners", json=body, headers=api.admin()).status_code == 201
+    kim, sup = api.headers("clinician", "dr-kim"), api.headers("supervisor", "dr-sup")
+    episode = api.episode("dr-kim", api.client("dr-kim")["id"])["id"]
+    session_body = {"occurred_at": "2026-02-02T10:00:00+01:00", "duration_minutes": 50, "modality": "video",
+                    "attendees": ["dr-kim"]}  # fmt: skip
+    session = api.http.post(f"/v1/episodes/{episode}/sessions", json=session_body, headers=kim).json()
+    notes = f"/v1/episodes/{episode}/sessions/{session['id']}/notes"
+    note = api.http.post(notes, json={"format": "DAP", "content": {"data": "d"}}, headers=kim).json()
+    path = f"{notes}/{note['id']}"
+    steps = [
+        (f"{path}/sign", {}, kim),
+        (f"{path}/return", {"comment": "more"}, sup),
+        (f"{path}/revisions", {"content": {"data": "d", "plan": "p"}}, kim),
+        (f"{path}/sign", {}, kim),
+        (f"{path}/cosign", {"comment": "ok"}, sup),
+        (f"{path}/addenda", {"text": "t", "reason": "r"}, kim),
+    ]
+    documents = [note]
+    for step, body, headers in steps:
+        response = api.http.post(step, json=body, headers=headers)
+        assert response.status_code in (200, 201), response.text
+        documents.append(response.json())
+    documents.append(api.http.get(path, headers=kim).json())
+    for document in documents:
+        conforms(wire.Note, document)
+    assert documents[-1]["signature"] and documents[-1]["cosignature"] and documents[-1]["returns"]
+    assert (
+        api.http.post(notes, json={"format": "free", "content": {"text": "t"}}, headers=kim).status_code
+        == 201
+    )
+    records: Any = api.http.app.state.records  # type: ignore[attr-defined]
+    later = records.clock() + timedelta(days=30)
+    records.clock = lambda: later
+    overdue = api.http.get("/v1/notes/overdue", headers=kim).json()
+    assert len(overdue["items"]) == 1
+    conforms(wire.Page[wire.OverdueNote], overdue)
+
+
+def test_psychotherapy_note_documents_conform(api: RecordsApi) -> None:
+    _, episode = api.practice("dr-ada")
+    ada = api.headers("clinician", "dr-ada")
+    body = {"text": "process", "occurred_at": "2026-02-02T10:00:00+01:00"}
+    written = api.http.post(f"/v1/episodes/{episode['id']}/psychotherapy-notes", json=body, headers=ada)
+    assert written.status_code == 201, written.text
+    read = api.http.get(written.headers["location"], headers=ada)
+    for document in (written.json(), read.json()):
+        conforms(wire.PsychotherapyNote, document)
+
+
+def test_amendment_request_documents_conform(api: RecordsApi, gate: ScriptedGate) -> None:
+    gate.policy = PolicyGate()
+    client, episode = api.practice("dr-ada")
+    ada, po = api.headers("clinician", "dr-ada"), api.headers("privacy_officer", "po-1")
+    target = {"aggregate_id": episode["id"], "event_version": 1}
+    documents = []
+    for step, body, headers in (
+        ("", {"target": target, "reason": "wrong referral"}, po),
+        ("/denial", {"basis": "accurate_and_complete", "explanation": "as referred"}, ada),
+        ("/disagreement", {"statement": "it was not"}, po),
+        ("/rebuttal", {"text": "it was"}, ada),
+    ):
+        path = f"/v1/amendment-requests{'/' + documents[0]['id'] if step else ''}{step}"
+        response = api.http.post(path, json=body, headers=headers)
+        assert response.status_code in (200, 201), response.text
+        documents.append(response.json())
+    accepted = api.http.post(
+        "/v1/amendment-requests", json={"target": target, "reason": "r"}, headers=po
+    ).json()
+    correction = {"correction": {"aggregate_id": episode["id"], "event_version": 1}}
+    assert (
+        api.http.post(
+            f"/v1/amendment-requests/{accepted['id']}/acceptance", json=correction, headers=ada
+        ).status_code
+        == 422
+    )
+    documents.append(api.http.get(f"/v1/amendment-requests/{documents[0]['id']}", headers=ada).json())
+    for document in documents:
+        conforms(wire.AmendmentRequest, document)
+    conforms(
+        wire.Page[wire.AmendmentRequest],
+        api.http.get("/v1/amendment-requests?status=overdue", headers=po).json(),
+    )
+    assert client["id"] == documents[-1]["client_id"]

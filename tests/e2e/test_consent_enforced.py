@@ -1,7 +1,8 @@
 """Consent enforced end to end: records and consent as real processes on PostgreSQL, over real HTTP.
 
-The records service asks the consent service for every access, forwarding the caller's token; obligations
-are applied before it answers; when consent hangs (SIGSTOP) records fails closed within its timeout.
+The records service asks the consent service for every access, forwarding the caller's token and naming
+the practitioner; obligations are applied before it answers; when consent hangs (SIGSTOP) records fails
+closed within its timeout; the client's access report and the disclosure register show what happened.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fhir.resources.R4B.bundle import Bundle
 
 from services.identity.dev import DevKeys
 from tests.e2e.test_serve import free_port
@@ -244,3 +246,38 @@ def test_break_glass_end_to_end(practice: Practice) -> None:
     assert review.status_code == 200 and review.json()["review"]["outcome"] == "justified"
     queue = p.consent.get("/v1/break-glass", params={"status": "unreviewed"}, headers=officer)
     assert queue.json()["items"] == []
+
+
+def test_the_clients_access_report_and_the_disclosure_register_end_to_end(practice: Practice) -> None:
+    """Records names its practitioners to consent (their directory name); the client sees who read their
+    record, the privacy officer the disclosure to the integrator, the auditor a valid FHIR export."""
+    p = practice
+    client_id, episode_id = seed(p)
+    officer, ehr = p.token("privacy_officer", "po-1"), p.token("integrator", "ehr-1")
+    client = {"Authorization": f"Bearer {p.keys.mint('client', TENANT, 'client-1', client_id=client_id)}"}
+    grantee = {"kind": "integrator", "id": "ehr-1", "display": "Acme EHR"}
+    consent = {"client_id": client_id, "kind": "disclosure", "grantee": grantee, "purposes": ["TREAT"],
+               "categories": ["episodes", "goals"], "period": {"start": "2026-01-01T00:00:00Z"},
+               "signer": {"role": "client"}, "signed_on": "2026-01-02"}  # fmt: skip
+    created(p.consent.post("/v1/consents", headers=officer, json=consent))
+    episode = f"/v1/episodes/{episode_id}"
+    for headers in (p.token("clinician", "dr-ada"), ehr, client):
+        assert p.records.get(episode, headers=headers).status_code == 200
+
+    report = p.consent.get(f"/v1/clients/{client_id}/access-report", headers=client)
+    assert report.status_code == 200, report.text
+    reads = [i["who"] for i in report.json()["items"] if i["what"] == {
+        "action": "read", "resource_type": "episode", "resource_id": episode_id,
+        "categories": i["what"]["categories"]}]  # fmt: skip
+    assert [(w["actor"], w["name"], w["organization"]) for w in reads] == [
+        ("dr-ada", "Dr dr-ada", None), ("ehr-1", None, "Acme EHR"), ("client-1", None, None)]  # fmt: skip
+    no_record_text(report)
+
+    register = p.consent.get(f"/v1/clients/{client_id}/disclosures", headers=officer).json()
+    [item] = register["items"]
+    assert (item["disclosure"]["recipient"]["name"], item["disclosure"]["accountable"]) == ("Acme EHR", False)
+    auditor = p.token("auditor", "aud-1")
+    exported = p.consent.get("/v1/access-log/export", params={"format": "fhir"}, headers=auditor)
+    bundle = Bundle.model_validate_json(exported.content)
+    assert bundle.entry and len(bundle.entry) >= 6
+    no_record_text(exported)

@@ -50,6 +50,7 @@ def episode_read(actor: Actor = ADA, request_id: str = "req-42") -> AccessReques
         care_team=frozenset({"dr-bob", "dr-ada"}),
         care_team_supervisors=frozenset({"dr-sup"}),
         request_id=request_id,
+        actor_display="Dr Ada Lovelace",
     )
 
 
@@ -86,7 +87,12 @@ def test_it_forwards_the_callers_token_and_request_id_and_sends_the_contracts_bo
             "categories": ["episodes", "goals"],
         },
         "purpose_of_use": "TREAT",
-        "facts": {"care_team": ["dr-ada", "dr-bob"], "care_team_supervisors": ["dr-sup"], "author": None},
+        "facts": {
+            "care_team": ["dr-ada", "dr-bob"],
+            "care_team_supervisors": ["dr-sup"],
+            "author": None,
+            "actor_display": "Dr Ada Lovelace",
+        },
     }
 
 

@@ -30,6 +30,7 @@ from tests.support import Database
 TENANT = "practice-a"
 OTHER_TENANT = "practice-b"
 PRIVACY_OFFICER = "po-1"
+AUDITOR = "aud-1"
 INTEGRATOR = "ehr-acme"
 # Two whole days before the real time: signatures are checked against the clock's date, tokens against
 # the real time, and the clock never runs ahead of either by accident.
@@ -101,6 +102,9 @@ class ConsentApi:
 
     def officer(self, tenant: str | None = None) -> dict[str, str]:
         return self.headers("privacy_officer", PRIVACY_OFFICER, tenant)
+
+    def auditor(self, tenant: str | None = None) -> dict[str, str]:
+        return self.headers("auditor", AUDITOR, tenant)
 
     def client(self, client_id: str | UUID, sub: str | None = None) -> dict[str, str]:
         return self.headers("client", sub or f"client-{client_id}", client_id=client_id)
@@ -222,3 +226,15 @@ def read_episode(client_id: str, **changes: Any) -> dict[str, Any]:
     """A decision request: read an episode of the client."""
     resource = {"type": "episode", "id": str(uuid4()), **changes.pop("resource", {})}
     return {"client_id": client_id, "action": "read", "resource": resource, **changes}
+
+
+def manual_disclosure_body(clock: MutableClock, days_ago: int = 30, **changes: Any) -> dict[str, Any]:
+    """A disclosure made outside Touchstone (a subpoena answered on paper), as a privacy officer enters it."""
+    return {
+        "date": (clock.now.date() - timedelta(days=days_ago)).isoformat(),
+        "recipient": {"name": "Clerk of the County Court", "address": "1 Court Square, Springfield"},
+        "description": "Progress notes of 2024 and the discharge summary",
+        "purpose": {"text": "Subpoena duces tecum in a civil matter", "code": "HLEGAL"},
+        "basis": "subpoena",
+        **changes,
+    }

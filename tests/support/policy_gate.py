@@ -8,35 +8,44 @@ there and end to end.
 
 from __future__ import annotations
 
-from services.consent.domain.policy import Ask, decide
+from services.consent.domain.policy import Ask, BreakGlassFact, ConsentFact, decide
 from services.records.application.access import AccessRequest, Decision
 
 
 class PolicyGate:
+    # The client's directives as the consent service would hold them (none unless a test adds them).
+    consents: tuple[ConsentFact, ...] = ()
+    break_glass: tuple[BreakGlassFact, ...] = ()
+
     def decide(self, request: AccessRequest) -> Decision:
-        resource = request.resource
-        verdict = decide(
-            Ask(
-                tenant=request.actor.tenant,
-                actor=request.actor.sub,
-                roles=request.actor.roles,
-                actor_client_id=request.actor.client_id,
-                action=request.action,
-                client_id=request.client_id,
-                resource_type=resource.type,
-                resource_id=None if resource.id is None else str(resource.id),
-                labels=resource.labels,
-                categories=resource.categories,
-                purpose=request.purpose_of_use,
-                care_team=request.care_team,
-                supervisors=request.care_team_supervisors,
-                author=request.author,
-            )
-        )
+        verdict = decide(self.ask(request))
         return Decision(
             verdict.permit,
             verdict.reason,
             verdict.rule,
             redact_labels=verdict.redact_labels,
             redact_categories=verdict.redact_categories,
+        )
+
+    def ask(self, request: AccessRequest) -> Ask:
+        """The request as the consent service's policy sees it, with this gate's consents and break-glass."""
+        resource = request.resource
+        return Ask(
+            tenant=request.actor.tenant,
+            actor=request.actor.sub,
+            roles=request.actor.roles,
+            actor_client_id=request.actor.client_id,
+            action=request.action,
+            client_id=request.client_id,
+            resource_type=resource.type,
+            resource_id=None if resource.id is None else str(resource.id),
+            labels=resource.labels,
+            categories=resource.categories,
+            purpose=request.purpose_of_use,
+            care_team=request.care_team,
+            supervisors=request.care_team_supervisors,
+            author=request.author,
+            actor_display=request.actor_display,
+            consents=self.consents,
+            break_glass=self.break_glass,
         )

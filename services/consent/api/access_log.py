@@ -14,7 +14,8 @@ from contracts import consent_v1 as api
 from contracts.records_v1 import Page
 from services.consent.api import render
 from services.consent.api.deps import CommandDep, ConsentDep
-from services.consent.application.audit import LogRangeError
+from services.consent.api.exports import csv_rows, fhir_bundle
+from services.consent.application.core import new_id
 from services.consent.application.ports import LogFilter
 from services.restkit.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from services.restkit.problems import responses_for
@@ -22,6 +23,8 @@ from services.restkit.problems import responses_for
 router = APIRouter(prefix="/v1/access-log", tags=["access log"])
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 NDJSON = "application/x-ndjson"
+CSV = "text/csv; charset=utf-8"
+FHIR_JSON = "application/fhir+json"
 
 
 class NoCheckpoint(LookupError):
@@ -114,9 +117,8 @@ def keys(consent: ConsentDep, cmd: CommandDep) -> Response:
 
 @router.get(
     "/export",
-    responses={200: {"content": {NDJSON: {}, "text/csv": {}, "application/fhir+json": {}}},
-               **responses_for(401, 403, 422)},
-)  # fmt: skip
+    responses={200: {"content": {NDJSON: {}, "text/csv": {}, FHIR_JSON: {}}}, **responses_for(401, 403, 422)},
+)
 def export(
     consent: ConsentDep,
     cmd: CommandDep,
@@ -124,8 +126,13 @@ def export(
     start: Annotated[int, Query(ge=0)] = 0,
     end: Annotated[int | None, Query(ge=0)] = None,
 ) -> Response:
-    """The log (``start <= seq < end``): NDJSON lines are exactly the leaves an offline verifier hashes."""
+    """The log (``start <= seq < end``), streamed. NDJSON lines are exactly the leaves an offline verifier
+    hashes; ``csv`` is one row per entry; ``fhir`` a FHIR R4B Bundle (collection) of AuditEvents shaped
+    after IHE BALP. Page a long log with ``start`` and ``end``."""
     leaves = consent.audit.export(cmd, start, end)
-    if format == "ndjson":
-        return StreamingResponse((leaf + b"\n" for leaf in leaves), media_type=NDJSON)
-    raise LogRangeError(f"format {format} is not available yet")
+    if format == "csv":
+        disposition = {"Content-Disposition": f'attachment; filename="access-log-{start}.csv"'}
+        return StreamingResponse(csv_rows(leaves), media_type=CSV, headers=disposition)
+    if format == "fhir":
+        return StreamingResponse(fhir_bundle(leaves, str(new_id()), consent.clock()), media_type=FHIR_JSON)
+    return StreamingResponse((leaf + b"\n" for leaf in leaves), media_type=NDJSON)

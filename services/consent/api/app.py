@@ -14,13 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from contracts.problem import ProblemError
-from services.consent.api import access_log, routes
+from services.consent.api import access_log, registers, routes
 from services.consent.api.access_log import NoCheckpoint
-from services.consent.application.app import Clock, utc_now
 from services.consent.application.audit import Checkpointer, LogRangeError
+from services.consent.application.core import Clock, utc_now
 from services.consent.application.errors import AccessDenied, NotFound
 from services.consent.bootstrap import build_consent
-from services.consent.domain.errors import Conflict, InvalidConsent
+from services.consent.domain.errors import Conflict, Invalid
 from services.consent.settings import ConsentSettings
 from services.identity import TokenVerifier
 from services.restkit import (
@@ -119,16 +119,18 @@ def _build_app(lifespan: Any = None) -> FastAPI:
         title="Touchstone consent",
         version="0.1.0",
         lifespan=lifespan,
-        description="Consent directives, access decisions with obligations, break-glass with review.",
+        description="Consent directives, access decisions with obligations, break-glass with review, the "
+        "tamper-evident access log, the disclosure register and each client's access report.",
     )
     install_problem_handlers(app, PROBLEMS)
-    app.add_exception_handler(InvalidConsent, _invalid_consent)
+    app.add_exception_handler(Invalid, _invalid)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(IntegrityError, _concurrent_change)
     install_middleware(app, SERVICE, bearer_prefix="/v1")
     app.include_router(health_router(SERVICE, ready=lambda: _ping(app)))
     app.include_router(routes.router)
     app.include_router(access_log.router)
+    app.include_router(registers.router)
     return app
 
 
@@ -137,17 +139,15 @@ def _ping(app: FastAPI) -> bool:
     return True
 
 
-async def _invalid_consent(request: Request, exc: Exception) -> Response:
+async def _invalid(request: Request, exc: Exception) -> Response:
     """422 naming every missing or contradictory element, like request validation does."""
-    assert isinstance(exc, InvalidConsent)  # registered for InvalidConsent only
+    assert isinstance(exc, Invalid)  # registered for Invalid only
     errors = [
         ProblemError(loc=["body", *field.split(".")], msg=message, type="value_error")
         for field, message in exc.problems
     ]
-    detail = f"the consent cannot be granted: {len(errors)} element(s) missing or invalid"
-    return problem_response(
-        422, "validation", "Invalid consent", detail, request_id_of(request), errors=errors
-    )
+    detail = f"{exc.refusal}: {len(errors)} element(s) missing or invalid"
+    return problem_response(422, "validation", exc.title, detail, request_id_of(request), errors=errors)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> Response:

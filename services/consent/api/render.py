@@ -12,7 +12,7 @@ import orjson
 from starlette.responses import Response
 
 from contracts.consent_v1 import PART2_REDISCLOSURE_NOTICE
-from services.consent.application.app import Decided
+from services.consent.application.core import Decided
 from services.consent.domain.break_glass import BreakGlass
 from services.consent.domain.directive import ConsentDirective
 

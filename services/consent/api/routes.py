@@ -12,7 +12,7 @@ from contracts import consent_v1 as api
 from contracts.records_v1 import Page
 from services.consent.api import render
 from services.consent.api.deps import CommandDep, ConsentDep
-from services.consent.application.app import Question
+from services.consent.application.core import Question
 from services.consent.domain.directive import Terms
 from services.restkit.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from services.restkit.problems import responses_for
@@ -99,6 +99,7 @@ def decide(body: api.DecisionRequest, consent: ConsentDep, cmd: CommandDep) -> R
         care_team=frozenset(body.facts.care_team),
         supervisors=frozenset(body.facts.care_team_supervisors),
         author=body.facts.author,
+        actor_display=body.facts.actor_display,
     )
     return render.json_response(render.decision(consent.decide(cmd, question)))
 

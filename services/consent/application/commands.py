@@ -1,8 +1,9 @@
-"""Who asks (from the verified token only) and the request a command belongs to."""
+"""Who asks (from the verified token only), the request a command belongs to, and the days a report covers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
 
@@ -22,3 +23,20 @@ class Command:
     actor: Actor
     request_id: str
     causation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    """Calendar days ``start`` to ``end``, both included, in UTC (the consent service knows no time zones)."""
+
+    start: date
+    end: date
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.start, time(), UTC)
+
+    @property
+    def until(self) -> datetime:
+        """The first instant after the window."""
+        return datetime.combine(self.end + timedelta(days=1), time(), UTC)

@@ -44,11 +44,30 @@ class LogRow:
     entry: dict[str, Any]  # JSON values only; becomes the leaf's canonical bytes with "seq" added
 
 
+@dataclass(frozen=True)
+class DisclosureRow:
+    """A disclosure in the register's index: ids, codes and times (its free text stays in the events).
+
+    ``source`` is "decision" (its id is the decision's) or "manual" (its id is its aggregate's);
+    ``recipient`` is the integrator's token sub for a disclosure registered from a decision.
+    """
+
+    tenant: str
+    id: UUID
+    client_id: UUID
+    disclosed_at: datetime
+    source: str
+    accountable: bool
+    purpose: str | None
+    recipient: str | None
+
+
 @dataclass
 class CommitRows:
     directives: list[DirectiveRow] = field(default_factory=list)
     break_glass: list[BreakGlassRow] = field(default_factory=list)
     log: list[LogRow] = field(default_factory=list)
+    disclosures: list[DisclosureRow] = field(default_factory=list)
 
 
 class ConsentIndex(Protocol):
@@ -61,6 +80,14 @@ class ConsentIndex(Protocol):
     def break_glass_ids(
         self, tenant: str, unreviewed_only: bool, after: UUID | None, limit: int
     ) -> list[UUID]: ...
+
+    def disclosures_of(
+        self, tenant: str, client_id: UUID, start: datetime, end: datetime, accountable_only: bool
+    ) -> list[DisclosureRow]:
+        """The client's disclosures with ``start <= disclosed_at < end``, oldest first."""
+        ...
+
+    def disclosure(self, tenant: str, disclosure_id: UUID) -> DisclosureRow | None: ...
 
     def ping(self) -> None: ...
 

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from .ask import Ask, Verdict
 from .base import ConsentAggregate, EventMeta, meta_fields
-from .policy import Ask, Verdict
+from .disclosure import DISCLOSING_RULES, OUTSIDE_ROLES
 
 
 class AccessDecision(ConsentAggregate):
@@ -68,6 +69,12 @@ class AccessDecision(ConsentAggregate):
             }
         )
         return entry
+
+    def discloses(self) -> bool:
+        """Whether it permitted a disclosure to a party outside the practice (registered with it)."""
+        verdict, ask = self.verdict, self.ask
+        permitted = verdict["decision"] == "permit" and verdict["rule"] in DISCLOSING_RULES
+        return permitted and bool(OUTSIDE_ROLES.intersection(ask["roles"])) and ask["client_id"] is not None
 
     @classmethod
     def record(cls, meta: EventMeta, decision_id: UUID, ask: Ask, verdict: Verdict) -> AccessDecision:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from uuid import UUID
 
-from .directive import PART2_LABELS, PSYCHOTHERAPY_NOTES, Status, Terms
+from .ask import Ask, BreakGlassFact, ConsentFact, Verdict
+from .directive import PART2_LABELS, PSYCHOTHERAPY_NOTES
+
+__all__ = ["POLICY", "Ask", "BreakGlassFact", "ConsentFact", "Rule", "Verdict", "decide"]
 
 TREAT, ETREAT = "TREAT", "ETREAT"
 CLINICAL_RESOURCES = frozenset({"client", "episode", "note", "psychotherapy_note"})
@@ -24,97 +26,6 @@ CLINICAL_RESOURCES = frozenset({"client", "episode", "note", "psychotherapy_note
 PRIMARY_CATEGORY = {"client": "demographics", "episode": "episodes", "note": "notes"}
 CLINICAL_ROLES = frozenset({"clinician", "supervisor", "client", "integrator"})
 GENERAL_KINDS = frozenset({"treatment", "disclosure"})
-
-
-@dataclass(frozen=True)
-class ConsentFact:
-    """A directive of the client as it stands at the decision."""
-
-    id: UUID
-    terms: Terms
-    status: Status
-    granted_at: datetime
-
-
-@dataclass(frozen=True)
-class BreakGlassFact:
-    id: UUID
-    actor: str
-    client_id: UUID
-    expires_at: datetime
-    active: bool
-
-
-@dataclass(frozen=True, kw_only=True)
-class Ask:
-    tenant: str
-    actor: str
-    roles: frozenset[str]
-    actor_client_id: UUID | None = None
-    action: str
-    client_id: UUID | None = None
-    resource_type: str
-    resource_id: str | None = None
-    labels: frozenset[str] = frozenset()
-    categories: frozenset[str] = frozenset()
-    purpose: str
-    care_team: frozenset[str] = frozenset()
-    supervisors: frozenset[str] = frozenset()
-    author: str | None = None
-    consents: tuple[ConsentFact, ...] = ()
-    break_glass: tuple[BreakGlassFact, ...] = ()
-
-    def has(self, role: str) -> bool:
-        return role in self.roles
-
-    def to_event(self) -> dict[str, Any]:
-        return {
-            "actor": self.actor,
-            "roles": sorted(self.roles),
-            "actor_client_id": self.actor_client_id,
-            "action": self.action,
-            "client_id": self.client_id,
-            "resource": {
-                "type": self.resource_type,
-                "id": self.resource_id,
-                "labels": sorted(self.labels),
-                "categories": sorted(self.categories),
-            },
-            "purpose_of_use": self.purpose,
-            "facts": {
-                "care_team": sorted(self.care_team),
-                "care_team_supervisors": sorted(self.supervisors),
-                "author": self.author,
-            },
-            "consents": [{"id": c.id, "kind": c.terms.kind, "status": c.status} for c in self.consents],
-            "break_glass": [{"id": b.id, "active": b.active} for b in self.break_glass],
-        }
-
-
-@dataclass(frozen=True)
-class Verdict:
-    permit: bool
-    reason: str
-    rule: str
-    redact_labels: frozenset[str] = frozenset()
-    redact_categories: frozenset[str] = frozenset()
-    redisclosure_notice: bool = False
-    consents: tuple[UUID, ...] = ()
-    break_glass_id: UUID | None = None
-    purpose: str | None = None
-
-    def to_event(self) -> dict[str, Any]:
-        return {
-            "decision": "permit" if self.permit else "deny",
-            "reason": self.reason,
-            "rule": self.rule,
-            "redact_labels": sorted(self.redact_labels),
-            "redact_categories": sorted(self.redact_categories),
-            "redisclosure_notice": self.redisclosure_notice,
-            "consents": list(self.consents),
-            "break_glass_id": self.break_glass_id,
-            "purpose_of_use": self.purpose,
-        }
 
 
 @dataclass(frozen=True)
@@ -172,6 +83,28 @@ def _access_log(a: Ask) -> Verdict | None:
     return _deny("access-log", "only privacy officers and auditors read the access log")
 
 
+def _disclosure_register(a: Ask) -> Verdict | None:
+    if a.resource_type != "disclosure":
+        return None
+    if a.action == "create":
+        if a.has("privacy_officer"):
+            return _permit(
+                "disclosure-register", "privacy officers enter disclosures made outside Touchstone"
+            )
+        return _deny("disclosure-register", "only privacy officers enter disclosures in the register")
+    if a.action == "read" and (a.has("privacy_officer") or a.has("auditor") or _own(a)):
+        return _permit("disclosure-register", "the client, privacy officers and auditors read the register")
+    return _deny("disclosure-register", "the register is read by the client, privacy officers and auditors")
+
+
+def _access_report(a: Ask) -> Verdict | None:
+    if a.resource_type != "access_report":
+        return None
+    if a.action == "read" and (a.has("privacy_officer") or _own(a)):
+        return _permit("access-report", "clients read their own access report; privacy officers any")
+    return _deny("access-report", "a client's access report is read by the client or a privacy officer")
+
+
 def _psychotherapy_notes(a: Ask) -> Verdict | None:
     if a.resource_type != "psychotherapy_note" and PSYCHOTHERAPY_NOTES not in a.labels:
         return None
@@ -191,6 +124,25 @@ def _psychotherapy_notes(a: Ask) -> Verdict | None:
         "psychotherapy-notes",
         "psychotherapy notes are open only to their author and to those a psychotherapy-notes "
         "authorization names (never under break-glass)",
+    )
+
+
+def _amendment_requests(a: Ask) -> Verdict | None:
+    """HIPAA 164.526: the client (or a privacy officer for them) asks and disputes; the care team decides.
+
+    Which party takes which step is the records service's to enforce; this row says who takes part.
+    """
+    if a.resource_type != "amendment_request":
+        return None
+    if _own(a) and a.action in ("read", "create", "write"):
+        return _permit("amendment-request", "clients ask to amend their own record and dispute a denial")
+    if a.has("privacy_officer") and a.action in ("read", "create", "write"):
+        return _permit("amendment-request", "privacy officers handle amendment requests on a client's behalf")
+    care_team = a.has("clinician") and a.actor in a.care_team and a.purpose in (TREAT, ETREAT)
+    if care_team and a.action in ("read", "write"):
+        return _permit("amendment-request", "the care team accepts, denies and rebuts amendment requests")
+    return _deny(
+        "amendment-request", "amendment requests are the client's, privacy officers' and the care team's"
     )
 
 
@@ -301,6 +253,24 @@ POLICY: tuple[Rule, ...] = (
         _break_glass_records,
     ),
     Rule("access-log", "privacy officer, auditor", "read the access log", _access_log),
+    Rule(
+        "disclosure-register",
+        "privacy officer; auditor; the client",
+        "enter disclosures; read the register (the client: their own)",
+        _disclosure_register,
+    ),
+    Rule(
+        "access-report",
+        "privacy officer; the client",
+        "read a client's access report (the client: their own)",
+        _access_report,
+    ),
+    Rule(
+        "amendment-request",
+        "client (own), privacy officer; care team",
+        "request an amendment and dispute a denial; accept, deny, rebut",
+        _amendment_requests,
+    ),
     Rule("no-clinical-content", "privacy officer, auditor, admin", "no clinical content", _no_clinical_role),
     Rule(
         "psychotherapy-notes",

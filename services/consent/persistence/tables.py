@@ -1,4 +1,5 @@
-"""The consent service's own tables: the index of directives and of break-glass, and their migrations.
+"""The consent service's own tables: the index of directives, of break-glass and of disclosures (the
+register), the access log, and their migrations.
 
 Rows are written by the recorders in the transaction that stores the events they describe. They hold
 ids, codes and times (what decisions need), never free text: that stays in the (encrypted) events.
@@ -14,9 +15,10 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from services.consent.application.ports import BreakGlassRow, CommitRows, DirectiveRow
+from services.consent.application.ports import BreakGlassRow, CommitRows, DirectiveRow, DisclosureRow
 from services.consent.domain.directive import Terms
 from services.consent.persistence.access_log import LOG_MIGRATION, AccessLogTables
+from services.consent.persistence.disclosures import DISCLOSURE_MIGRATION, DisclosureTables
 from services.storekit.dialect import Dialect
 from services.storekit.migrations import Migration, apply_migrations
 
@@ -37,6 +39,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     LOG_MIGRATION,
+    DISCLOSURE_MIGRATION,
 )
 
 
@@ -47,6 +50,7 @@ class ConsentTables:
         self.dialect = dialect
         self.transaction = transaction
         self.log = AccessLogTables(dialect, transaction)
+        self.disclosures = DisclosureTables(dialect, transaction)
 
     def migrate(self) -> list[int]:
         return apply_migrations(
@@ -59,6 +63,7 @@ class ConsentTables:
             return
         if rows.log:
             self.log.append(curs, rows.log)
+        self.disclosures.insert(curs, rows.disclosures)
         d = self.dialect
         for row in rows.directives:
             curs.execute(
@@ -171,6 +176,14 @@ class ConsentTables:
                 (*params, limit),
             )
             return [d.read_uuid(r["id"]) for r in curs.fetchall()]
+
+    def disclosures_of(
+        self, tenant: str, client_id: UUID, start: datetime, end: datetime, accountable_only: bool
+    ) -> list[DisclosureRow]:
+        return self.disclosures.of_client(tenant, client_id, start, end, accountable_only)
+
+    def disclosure(self, tenant: str, disclosure_id: UUID) -> DisclosureRow | None:
+        return self.disclosures.one(tenant, disclosure_id)
 
     def ping(self) -> None:
         with self.transaction() as curs:

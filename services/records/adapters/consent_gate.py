@@ -127,6 +127,7 @@ def _request_body(request: AccessRequest) -> bytes:
             "care_team": sorted(request.care_team),
             "care_team_supervisors": sorted(request.care_team_supervisors),
             "author": request.author,
+            "actor_display": request.actor_display,
         },
     }
     try:

@@ -18,7 +18,15 @@ from services.identity import TokenVerifier
 from services.records.adapters.consent_gate import HttpConsentGate
 from services.records.api.deps import Replay
 from services.records.api.errors import PROBLEMS, DatabaseUnavailable
-from services.records.api.routes import clients, entries, episodes
+from services.records.api.routes import (
+    amendments,
+    clients,
+    entries,
+    episodes,
+    note_lists,
+    notes,
+    psychotherapy_notes,
+)
 from services.records.application.access import AccessGate
 from services.records.bootstrap import build_records
 from services.records.domain.errors import ValidationError
@@ -76,7 +84,7 @@ def _build_app(lifespan: Any = None) -> FastAPI:
     app.add_exception_handler(ValidationError, _invalid_input)
     install_middleware(app, SERVICE, bearer_prefix="/v1")
     app.include_router(health_router(SERVICE, ready=lambda: _ping(app)))
-    for module in (clients, episodes, entries):
+    for module in (clients, episodes, entries, note_lists, notes, psychotherapy_notes, amendments):
         app.include_router(module.router)
     return app
 

@@ -14,7 +14,7 @@ from services.records.application.errors import (
     TooMuchContention,
 )
 from services.records.application.ports import IdempotencyClaimLost
-from services.records.domain.errors import Conflict, EntryNotFound
+from services.records.domain.errors import Conflict, EntryNotFound, NotAuthor
 from services.restkit.problems import ProblemSpec
 
 
@@ -48,6 +48,7 @@ PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
     EntryNotFound: ProblemSpec(404, "not-found", "Not found"),
     Erased: ProblemSpec(410, "gone", "Record erased"),
     AccessDenied: ProblemSpec(403, "forbidden", "Access denied"),
+    NotAuthor: ProblemSpec(403, "forbidden", "Not the author"),
     StaleVersion: ProblemSpec(412, "precondition-failed", "Stale version"),
     AlreadyExists: ProblemSpec(409, "conflict", "Already exists"),
     Conflict: ProblemSpec(409, "conflict", "Conflict"),

@@ -2,10 +2,10 @@
 
 The records application states who (the actor), what (action, client, resource with its labels and the
 categories of data the answer would hold), why (purpose of use) and the facts it owns (care team, the care
-team's supervisors, a note's author); the gate answers with a decision and its obligations, which the
-application applies before it answers. ``adapters.consent_gate`` asks the consent service, whose policy
-table is the one policy. A gate that cannot get a decision raises :class:`ConsentUnavailable`: no decision,
-no access (fail closed).
+team's supervisors, a note's author, the actor's name in the practitioner directory); the gate answers
+with a decision and its obligations, which the application applies before it answers.
+``adapters.consent_gate`` asks the consent service, whose policy table is the one policy. A gate that
+cannot get a decision raises :class:`ConsentUnavailable`: no decision, no access (fail closed).
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 from uuid import UUID
 
-Action = Literal["read", "write", "create"]
+Action = Literal["read", "write", "create", "cosign", "return"]
 
 # Data categories (contracts/consent_v1.py ``DataCategory``). An episode's entries are kept in collections
 # named like their category (``Episode.sessions`` holds "sessions"), so the names double as entry kinds.
 DEMOGRAPHICS = "demographics"
 EPISODES = "episodes"
 ENTRY_CATEGORIES: tuple[str, ...] = ("sessions", "patterns", "goals", "reflections", "measures")
+NOTES = "notes"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class AccessRequest:
     care_team_supervisors: frozenset[str] = frozenset()
     request_id: str = ""
     author: str | None = None  # of the note asked about, for notes
+    actor_display: str | None = None  # the actor's name in the practitioner directory, for access reports
 
 
 @dataclass(frozen=True)

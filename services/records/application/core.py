@@ -55,6 +55,7 @@ from services.records.domain.practitioner import Practitioner, practitioner_id
 A = TypeVar("A", bound=RecordAggregate)
 MAX_ATTEMPTS = 60
 WRITE_LOCK_STRIPES = 256
+NOT_IN_DIRECTORY = frozenset({"client", "integrator"})  # roles of actors the practitioner directory lacks
 Clock = Callable[[], datetime]
 
 
@@ -200,6 +201,20 @@ class RecordsCore(Application[UUID]):
         found = (self._find_practitioner(tenant, sub) for sub in team)
         return frozenset(p.supervisor for p in found if p is not None and p.supervisor)
 
+    def _actor_display(self, actor: Actor) -> str | None:
+        """The actor's name in the directory, for the client's access report (clients and integrators are
+        not in it). This process's cached copy is taken as it is, so a decision costs no read of the
+        directory; a rename made by another process shows once this one reads the practitioner again."""
+        if actor.roles <= NOT_IN_DIRECTORY:
+            return None
+        try:
+            found = self._load(
+                actor.tenant, practitioner_id(actor.tenant, actor.sub), Practitioner, cached=True
+            )
+        except NotFound:
+            return None
+        return found.display_name
+
     # --- deciding -----------------------------------------------------------------------------------------
     def _decide(
         self,
@@ -212,6 +227,7 @@ class RecordsCore(Application[UUID]):
         supervisors: frozenset[str] = frozenset(),
         request_id: str = "",
         essential: Part | None = None,
+        author: str | None = None,
     ) -> Obligations:
         """Ask the gate; raise AccessDenied, or return the obligations the answer must meet.
 
@@ -229,6 +245,8 @@ class RecordsCore(Application[UUID]):
                 care_team=care_team,
                 care_team_supervisors=supervisors,
                 request_id=request_id,
+                author=author,
+                actor_display=self._actor_display(actor),
             )
         )
         if not decision.permit:
@@ -291,6 +309,7 @@ class RecordsCore(Application[UUID]):
         kind: type[A],
         authorize: Callable[[A], Obligations],
         change: Callable[[A, EventMeta], Any],
+        rows: Callable[[A], CommitRows] = lambda _: CommitRows(),
     ) -> Written:
         """Load, check If-Match, authorize, change, save; retry a lost race unless If-Match was given.
 
@@ -308,7 +327,7 @@ class RecordsCore(Application[UUID]):
                 value = change(aggregate, self._meta(cmd))
                 written = Written(value, aggregate_id, aggregate.version, aggregate, obligations)
                 try:
-                    self._save(cmd, written, aggregate, rows=CommitRows())
+                    self._save(cmd, written, aggregate, rows=rows(aggregate))
                 except IntegrityError:
                     if cmd.if_match is not None:
                         raise StaleVersion("another write made this version stale") from None

@@ -74,6 +74,29 @@ class IdempotencyCompletion:
     client_id: UUID | None = None
 
 
+@dataclass(frozen=True)
+class AmendmentRow:
+    """An amendment request as the overdue list finds it; ``closed_at`` once accepted or denied."""
+
+    tenant: str
+    request_id: UUID
+    client_id: UUID
+    target_id: UUID
+    due_at: datetime
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    """A progress note as the overdue list finds it; ``signed_at`` is None while it awaits a signature."""
+
+    tenant: str
+    note_id: UUID
+    author: str
+    drafted_at: datetime
+    signed_at: datetime | None = None
+
+
 @dataclass
 class CommitRows:
     """Everything that must commit atomically with one save's events."""
@@ -83,6 +106,8 @@ class CommitRows:
     episode_link: EpisodeLink | None = None
     new_key: NewClientKey | None = None
     idempotency: IdempotencyCompletion | None = None
+    amendment: AmendmentRow | None = None
+    note: NoteRow | None = None
 
 
 # --- idempotency ----------------------------------------------------------------------------------------
@@ -104,6 +129,22 @@ class RecordIndex(Protocol):
     def episodes_of_client(
         self, tenant: str, client_id: UUID, after: UUID | None, limit: int
     ) -> Sequence[UUID]: ...
+
+    def overdue_amendments(
+        self, tenant: str, now: datetime, after: UUID | None, limit: int
+    ) -> Sequence[UUID]:
+        """Open amendment requests due before ``now``, in id order after ``after``."""
+        ...
+
+    def amendments_of(self, tenant: str, target_id: UUID, after: UUID | None, limit: int) -> Sequence[UUID]:
+        """The amendment requests about one aggregate of the record, in id order after ``after``."""
+        ...
+
+    def unsigned_notes(
+        self, tenant: str, drafted_before: datetime, author: str | None, after: UUID | None, limit: int
+    ) -> Sequence[UUID]:
+        """Notes awaiting their author's signature drafted before the instant, in id order after ``after``."""
+        ...
 
     def claim_idempotency(
         self, scope: IdempotencyScope, request_hash: str, claim_token: str, stale_after_seconds: float

@@ -4,6 +4,7 @@ Imports only the standard library and ``eventsourcing.domain``. ``VALUE_TYPES`` 
 appears in event or aggregate state, so the persistence layer can register one JSON transcoding for each.
 """
 
+from .amendment import AmendmentRequest, AmendmentStep, EventRef
 from .base import EventMeta, RecordAggregate
 from .client import Client, HumanName, Identifier
 from .entries import (
@@ -33,7 +34,10 @@ from .errors import (
 )
 from .labels import PSYCHOTHERAPY_NOTE, SENSITIVITY_LABELS
 from .measures import INSTRUMENTS, Instrument
+from .note import Note
+from .note_values import NOTE_FORMATS, Addendum, Cosignature, NoteReturn, Signature
 from .practitioner import Practitioner, practitioner_id
+from .psychotherapy_note import PsychotherapyNote
 
 VALUE_TYPES: tuple[type, ...] = (
     Identifier,
@@ -48,15 +52,26 @@ VALUE_TYPES: tuple[type, ...] = (
     Reflection,
     Measure,
     Discharge,
+    Signature,
+    Cosignature,
+    NoteReturn,
+    Addendum,
+    EventRef,
+    AmendmentStep,
 )
 
 __all__ = [
     "INSTRUMENTS",
+    "NOTE_FORMATS",
     "PSYCHOTHERAPY_NOTE",
     "SENSITIVITY_LABELS",
     "VALUE_TYPES",
+    "Addendum",
+    "AmendmentRequest",
+    "AmendmentStep",
     "Client",
     "Conflict",
+    "Cosignature",
     "Discharge",
     "DomainError",
     "Entry",
@@ -66,6 +81,7 @@ __all__ = [
     "Episode",
     "EpisodeClosed",
     "EventMeta",
+    "EventRef",
     "Exploration",
     "Goal",
     "GoalHistoryItem",
@@ -75,12 +91,16 @@ __all__ = [
     "Identifier",
     "Instrument",
     "Measure",
+    "Note",
+    "NoteReturn",
     "Pattern",
     "Practitioner",
+    "PsychotherapyNote",
     "RecordAggregate",
     "Reflection",
     "Session",
     "SessionAlreadyCancelled",
+    "Signature",
     "UnknownReference",
     "ValidationError",
     "practitioner_id",

@@ -70,3 +70,37 @@ class EntryNotFound(DomainError):
         super().__init__(f"{kind} {entry_id} not found in this episode")
         self.kind = kind
         self.entry_id = entry_id
+
+
+class NoteLocked(Conflict):
+    """The note is signed (or awaiting co-signature): it is not changed again, only corrected by addenda."""
+
+    def __init__(self, note_id: UUID, status: str) -> None:
+        super().__init__(f"note {note_id} is {status}; corrections are addenda")
+        self.note_id = note_id
+        self.status = status
+
+
+class NoteNotSigned(Conflict):
+    """Addenda, co-signatures and returns need a signed note."""
+
+    def __init__(self, note_id: UUID, status: str, wanted: str) -> None:
+        super().__init__(f"note {note_id} is {status}; {wanted}")
+        self.note_id = note_id
+        self.status = status
+
+
+class NotSupervisor(Conflict):
+    """Only a supervisor of the note's author (practitioner directory) co-signs or returns it."""
+
+    def __init__(self, note_id: UUID, actor: str) -> None:
+        super().__init__(f"{actor} is not a supervisor of the author of note {note_id}")
+        self.note_id = note_id
+
+
+class NotAuthor(DomainError):
+    """Only the author drafts, revises and signs a note."""
+
+    def __init__(self, note_id: UUID, actor: str) -> None:
+        super().__init__(f"{actor} is not the author of note {note_id}")
+        self.note_id = note_id

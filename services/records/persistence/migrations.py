@@ -44,6 +44,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX records_idempotency_claimed ON {t}records_idempotency (claimed_at)",
         ),
     ),
+    Migration(
+        3,
+        "amendment requests by due time, for the list of open requests past due",
+        (
+            "CREATE TABLE {t}records_amendment_requests ("
+            " request_id {uuid} PRIMARY KEY, tenant text NOT NULL, client_id {uuid} NOT NULL,"
+            " target_id {uuid} NOT NULL, due_at {time} NOT NULL, closed_at {time})",
+            "CREATE INDEX records_amendment_requests_due ON {t}records_amendment_requests (tenant, due_at)",
+        ),
+    ),
+    Migration(
+        4,
+        "progress notes by author and drafting time, for the list of unsigned notes overdue",
+        (
+            "CREATE TABLE {t}records_notes ("
+            " note_id {uuid} PRIMARY KEY, tenant text NOT NULL, author text NOT NULL,"
+            " drafted_at {time} NOT NULL, signed_at {time})",
+            "CREATE INDEX records_notes_unsigned ON {t}records_notes (tenant, drafted_at)",
+        ),
+    ),
 )
 
 

@@ -15,12 +15,14 @@ from typing import Any
 from uuid import UUID
 
 from services.records.application.ports import (
+    AmendmentRow,
     CommitRows,
     IdempotencyClaimLost,
     IdempotencyCompletion,
     IdempotencyRecord,
     IdempotencyScope,
     IdentifierTaken,
+    NoteRow,
     StoredResponse,
 )
 from services.storekit.dialect import Dialect
@@ -72,8 +74,24 @@ class RecordTables:
                 d.sql("INSERT INTO {t}records_as_of VALUES (%s, %s, %s)"),
                 [(d.uuid(r.originator_id), r.version, d.time(r.recorded_at)) for r in rows.as_of],
             )
+        if rows.amendment is not None:
+            self._write_amendment(curs, rows.amendment)
+        if rows.note is not None:
+            self._write_note(curs, rows.note)
         if rows.idempotency is not None:
             self._complete_idempotency(curs, rows.idempotency)
+
+    def _write_amendment(self, curs: Any, row: AmendmentRow) -> None:
+        d = self.dialect
+        closed = None if row.closed_at is None else d.time(row.closed_at)
+        curs.execute(
+            d.sql(
+                "INSERT INTO {t}records_amendment_requests VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (request_id) DO UPDATE SET closed_at = excluded.closed_at"
+            ),
+            (d.uuid(row.request_id), row.tenant, d.uuid(row.client_id), d.uuid(row.target_id),
+             d.time(row.due_at), closed),
+        )  # fmt: skip
 
     def _complete_idempotency(self, curs: Any, done: IdempotencyCompletion) -> None:
         response = done.response
@@ -120,6 +138,70 @@ class RecordTables:
             )
             row = curs.fetchone()
         return None if row is None else d.read_uuid(row["client_id"])
+
+    def _write_note(self, curs: Any, row: NoteRow) -> None:
+        d = self.dialect
+        signed = None if row.signed_at is None else d.time(row.signed_at)
+        curs.execute(
+            d.sql(
+                "INSERT INTO {t}records_notes VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (note_id) DO UPDATE SET signed_at = excluded.signed_at"
+            ),
+            (d.uuid(row.note_id), row.tenant, row.author, d.time(row.drafted_at), signed),
+        )
+
+    def unsigned_notes(
+        self, tenant: str, drafted_before: datetime, author: str | None, after: UUID | None, limit: int
+    ) -> Sequence[UUID]:
+        d = self.dialect
+        statement = (
+            "SELECT note_id FROM {t}records_notes WHERE tenant = %s AND signed_at IS NULL AND drafted_at < %s"
+        )
+        params: list[Any] = [tenant, d.time(drafted_before)]
+        if author is not None:
+            statement += " AND author = %s"
+            params.append(author)
+        if after is not None:
+            statement += " AND note_id > %s"
+            params.append(d.uuid(after))
+        statement += " ORDER BY note_id LIMIT %s"
+        params.append(limit)
+        with self.transaction() as curs:
+            curs.execute(d.sql(statement), params)
+            return [d.read_uuid(row["note_id"]) for row in curs.fetchall()]
+
+    def amendments_of(self, tenant: str, target_id: UUID, after: UUID | None, limit: int) -> Sequence[UUID]:
+        d = self.dialect
+        statement = (
+            "SELECT request_id FROM {t}records_amendment_requests WHERE tenant = %s AND target_id = %s"
+        )
+        params: list[Any] = [tenant, d.uuid(target_id)]
+        if after is not None:
+            statement += " AND request_id > %s"
+            params.append(d.uuid(after))
+        statement += " ORDER BY request_id LIMIT %s"
+        params.append(limit)
+        with self.transaction() as curs:
+            curs.execute(d.sql(statement), params)
+            return [d.read_uuid(row["request_id"]) for row in curs.fetchall()]
+
+    def overdue_amendments(
+        self, tenant: str, now: datetime, after: UUID | None, limit: int
+    ) -> Sequence[UUID]:
+        d = self.dialect
+        statement = (
+            "SELECT request_id FROM {t}records_amendment_requests"
+            " WHERE tenant = %s AND closed_at IS NULL AND due_at < %s"
+        )
+        params: list[Any] = [tenant, d.time(now)]
+        if after is not None:
+            statement += " AND request_id > %s"
+            params.append(d.uuid(after))
+        statement += " ORDER BY request_id LIMIT %s"
+        params.append(limit)
+        with self.transaction() as curs:
+            curs.execute(d.sql(statement), params)
+            return [d.read_uuid(row["request_id"]) for row in curs.fetchall()]
 
     def episodes_of_client(
         self, tenant: str, client_id: UUID, after: UUID | None, limit: int

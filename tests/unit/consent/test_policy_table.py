@@ -291,36 +291,75 @@ def test_consents_of_another_client_are_ignored() -> None:
     assert not decide(replace(ask, client_id=OTHER_CLIENT)).permit
 
 
-@pytest.mark.parametrize(
-    ("role", "resource", "action", "permit"),
-    [
-        ("privacy_officer", "consent", "create", True),
-        ("privacy_officer", "consent", "write", True),
-        ("client_own", "consent", "create", True),
-        ("client_other", "consent", "read", False),
-        ("care_team", "consent", "read", False),
-        ("integrator", "consent", "read", False),
-        ("care_team", "break_glass", "create", True),
-        ("privacy_officer", "break_glass", "create", False),
-        ("privacy_officer", "break_glass", "write", True),
-        ("care_team", "break_glass", "write", False),
-        ("auditor", "access_log", "read", True),
-        ("privacy_officer", "access_log", "read", True),
-        ("care_team", "access_log", "read", False),
-        ("admin", "practitioner", "create", True),
-        ("care_team", "practitioner", "read", True),
-        ("care_team", "practitioner", "create", False),
-        ("care_team", "client", "create", True),
-        ("integrator", "client", "create", False),
-    ],
-)
+SERVICE_CASES = [
+    ("privacy_officer", "consent", "create", True),
+    ("privacy_officer", "consent", "write", True),
+    ("client_own", "consent", "create", True),
+    ("client_other", "consent", "read", False),
+    ("care_team", "consent", "read", False),
+    ("integrator", "consent", "read", False),
+    ("care_team", "break_glass", "create", True),
+    ("privacy_officer", "break_glass", "create", False),
+    ("privacy_officer", "break_glass", "write", True),
+    ("care_team", "break_glass", "write", False),
+    ("auditor", "access_log", "read", True),
+    ("privacy_officer", "access_log", "read", True),
+    ("care_team", "access_log", "read", False),
+    ("admin", "practitioner", "create", True),
+    ("care_team", "practitioner", "read", True),
+    ("care_team", "practitioner", "create", False),
+    ("care_team", "client", "create", True),
+    ("integrator", "client", "create", False),
+    # the disclosure register: privacy officers enter disclosures; they, auditors and the client read it
+    ("privacy_officer", "disclosure", "create", True),
+    ("privacy_officer", "disclosure", "read", True),
+    ("auditor", "disclosure", "read", True),
+    ("client_own", "disclosure", "read", True),
+    ("client_other", "disclosure", "read", False),
+    ("client_own", "disclosure", "create", False),
+    ("auditor", "disclosure", "create", False),
+    ("care_team", "disclosure", "create", False),
+    ("care_team", "disclosure", "read", False),
+    ("integrator", "disclosure", "read", False),
+    ("admin", "disclosure", "read", False),
+    ("supervisor", "disclosure", "read", False),
+    # the client's access report: the client (their own) and privacy officers
+    ("client_own", "access_report", "read", True),
+    ("privacy_officer", "access_report", "read", True),
+    ("client_other", "access_report", "read", False),
+    ("auditor", "access_report", "read", False),
+    ("care_team", "access_report", "read", False),
+    ("integrator", "access_report", "read", False),
+    ("admin", "access_report", "read", False),
+    ("privacy_officer", "access_report", "write", False),
+    # amendment requests (HIPAA 164.526): the client asks, the care team decides
+    ("client_own", "amendment_request", "create", True),
+    ("client_own", "amendment_request", "write", True),
+    ("client_other", "amendment_request", "create", False),
+    ("privacy_officer", "amendment_request", "create", True),
+    ("care_team", "amendment_request", "write", True),
+    ("care_team", "amendment_request", "create", False),
+    ("off_team", "amendment_request", "read", False),
+    ("auditor", "amendment_request", "read", False),
+    ("integrator", "amendment_request", "read", False),
+]
+
+
+def service_ask(role: str, resource: str, action: str) -> Ask:
+    return replace(ask_for(role, "-", "none"), resource_type=resource, action=action, categories=frozenset())
+
+
+@pytest.mark.parametrize(("role", "resource", "action", "permit"), SERVICE_CASES)
 def test_the_service_resources(role: str, resource: str, action: str, permit: bool) -> None:
-    ask = replace(ask_for(role, "-", "none"), resource_type=resource, action=action, categories=frozenset())
-    assert decide(ask).permit is permit
+    verdict = decide(service_ask(role, resource, action))
+    assert verdict.permit is permit
+    assert verdict.reason and verdict.rule
 
 
 def test_every_row_of_the_table_is_reached() -> None:
     """A row no cell reaches would be dead policy: each rule decides at least one case above."""
     reached = {decide(ask_for(role, label, state)).rule for role, label, state, _ in _cells()}
-    reached |= {"consent-management", "break-glass-review", "access-log", "directory", "registration"}
+    reached |= {
+        decide(service_ask(role, resource, action)).rule for role, resource, action, _ in SERVICE_CASES
+    }
     assert {rule.name for rule in POLICY} <= reached | {"default-deny"}

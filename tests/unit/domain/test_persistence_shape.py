@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import (
@@ -21,7 +21,7 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
-from services.records.domain import VALUE_TYPES
+from services.records.domain import VALUE_TYPES, AmendmentRequest, EventRef, Note
 
 from .builders import all_events, at, full_episode, meta, register_client
 
@@ -93,11 +93,31 @@ def value_types_in(value: Any) -> set[type[Any]]:
     return set()
 
 
+def signed_note() -> Note:
+    """A note with every value a note holds: signature, return, co-signature, addendum."""
+    note = Note.draft(meta(), uuid4(), uuid4(), uuid4(), uuid4(), "free", {"text": "t"}, [])
+    note.sign(meta(1), requires_cosign=True)
+    note.return_for_revision(meta(2, actor="dr-sup"), "dr-sup", "again")
+    note.sign(meta(3), requires_cosign=True)
+    note.cosign(meta(4, actor="dr-sup"), "dr-sup", None)
+    note.append_addendum(meta(5), uuid4(), "t", "r")
+    return note
+
+
+def amendments() -> list[AmendmentRequest]:
+    target = EventRef(aggregate_id=uuid4(), event_version=1)
+    accepted = AmendmentRequest.request(meta(), uuid4(), uuid4(), target, "note", None, "wrong")
+    accepted.accept(meta(1), EventRef(aggregate_id=target.aggregate_id, event_version=2), None)
+    denied = AmendmentRequest.request(meta(), uuid4(), uuid4(), target, "note", None, "wrong")
+    denied.deny(meta(1), "accurate_and_complete", "x")
+    return [accepted, denied]
+
+
 def test_value_types_lists_every_dataclass_in_state_and_events() -> None:
     full = full_episode()
     full.episode.close(meta(20), "goals met", "summary", at(20))
     found: set[type[Any]] = set()
-    for aggregate in (full.episode, register_client()):
+    for aggregate in (full.episode, register_client(), signed_note(), *amendments()):
         found |= value_types_in(
             {key: value for key, value in vars(aggregate).items() if key != "_pending_events"}
         )
