@@ -5,18 +5,25 @@
   such transaction, so it is the yardstick the write targets are expressed against.
 - ``create_bare_app``: a FastAPI app with nothing but an ``async def`` and a ``def`` endpoint returning a
   small JSON, served by the same uvicorn settings as the records service, so the HTTP ceiling is visible.
+- ``create_insert_app``: a bare ``async def`` POST endpoint that parses its JSON body and inserts one row per
+  request through psycopg's ``AsyncConnectionPool`` (one transaction each): what an append costs without
+  Touchstone (no token, no policy, no event, no sequencer, no Merkle leaf). ``bench.access_log`` uses it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from psycopg import sql
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from starlette.responses import Response
 
 from bench.loadgen import percentile
 
@@ -106,6 +113,72 @@ def create_bare_app() -> FastAPI:
     @app.get("/ping-sync")
     def ping_sync() -> dict[str, str]:
         return {"status": "ok", "service": "bare"}
+
+    @app.get("/readyz")
+    async def readyz() -> dict[str, str]:
+        return {"status": "ready"}
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+# --- the bare insert app --------------------------------------------------------------------------
+INSERT_DSN = (
+    "BENCH_INSERT_DSN"  # the database, with ?options=-csearch_path=... not needed: the table is named
+)
+INSERT_TABLE = "BENCH_INSERT_TABLE"  # schema.table, made by the benchmark: (id bigserial, payload bytea)
+INSERT_POOL = "BENCH_INSERT_POOL"  # connections (default 10)
+INSERT_PAYLOAD = "BENCH_INSERT_PAYLOAD_BYTES"  # bytes of each row (default 700, about an access-log leaf)
+
+
+def create_table(dsn: str, schema: str, table: str) -> str:
+    """The scratch table of the insert app (in ``schema``, made if missing); returns ``schema.table``."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (id bigserial PRIMARY KEY, payload bytea NOT NULL,"
+                " created_at timestamptz NOT NULL DEFAULT now())"
+            ).format(sql.Identifier(schema, table))
+        )
+    return f"{schema}.{table}"
+
+
+def create_insert_app() -> FastAPI:
+    """``uvicorn --factory bench.baseline:create_insert_app``: ``POST /append`` inserts one row, answers."""
+    dsn, (schema, table) = os.environ[INSERT_DSN], os.environ[INSERT_TABLE].split(".", 1)
+    size = int(os.environ.get(INSERT_POOL, "10"))
+    payload = os.urandom(int(os.environ.get(INSERT_PAYLOAD, "700")))
+    insert = sql.SQL("INSERT INTO {} (payload) VALUES (%s) RETURNING id").format(
+        sql.Identifier(schema, table)
+    )
+    pool = AsyncConnectionPool(dsn, min_size=size, max_size=size, open=False, timeout=10)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await pool.open(wait=True)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="bench insert app", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan
+    )
+
+    @app.post("/append")
+    async def append(request: Request) -> Response:
+        body = json.loads(await request.body())  # parsed like a decision request, then dropped
+        async with pool.connection() as conn:  # BEGIN, INSERT, COMMIT on leaving
+            cursor = await conn.execute(insert, (payload,), prepare=True)
+            row = await cursor.fetchone()
+        answer = {"id": row[0] if row else None, "fields": len(body)}
+        return Response(json.dumps(answer), media_type="application/json")
 
     @app.get("/readyz")
     async def readyz() -> dict[str, str]:

@@ -13,6 +13,12 @@ hop apart: what the HTTP hop costs by itself, and what the consent service's dec
 Both answer like the real consent service does for the benchmark's callers: a plain permit for the
 clinician, a permit that redacts ``SUD`` for an integrator (so its read is redacted the same way).
 Never use either outside a benchmark: they permit everything.
+
+- ``create_consent_one_commit``: for ``bench.access_log``, the real consent service (settings from the
+  environment, PostgreSQL only) whose recorder commits every save in a transaction of its own, the library's
+  path (``PostgresApplicationRecorder.insert_events``), instead of group-committing concurrent saves. Its
+  index and access-log rows are still written in that transaction, through ``_insert_events``, so the log
+  is the same; only the commits differ. It decides like the real service (it is the real service).
 """
 
 from __future__ import annotations
@@ -20,11 +26,17 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from services.consent.persistence.recorders import PostgresConsentRecorder
+from services.consent.settings import ConsentSettings
 from services.records.application.access import AccessRequest, Decision
 
 REDACTED_FOR_INTEGRATORS = frozenset({"SUD"})
@@ -92,3 +104,34 @@ def create_records_without_hop() -> FastAPI:
     from services.records.api.app import create_app
 
     return create_app(gate=PermitAll())
+
+
+class OneCommitConsentRecorder(PostgresConsentRecorder):
+    """The consent recorder without group commit: one transaction, one commit, per save."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        ids: Sequence[int] | None = PostgresApplicationRecorder.insert_events(self, stored_events, **kwargs)
+        return ids
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        rows = kwargs.get("commit_rows")
+        if rows is not None:
+            self.before_rows(curs, [rows])
+        self.write_rows(curs, rows)
+
+
+ONE_COMMIT_RECORDER = f"{__name__}:{OneCommitConsentRecorder.__qualname__}"
+
+
+class OneCommitConsentSettings(ConsentSettings):
+    def eventsourcing_env(self) -> dict[str, str]:
+        env = super().eventsourcing_env()
+        if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+            raise ValueError("the one-commit consent variant is for PostgreSQL only")
+        return {**env, "APPLICATION_RECORDER_TOPIC": ONE_COMMIT_RECORDER}
+
+
+def create_consent_one_commit() -> FastAPI:
+    from services.consent.api.app import create_app
+
+    return create_app(OneCommitConsentSettings())

@@ -1,4 +1,5 @@
-"""The `touchstone` command: run the services locally, mint development tokens, regenerate the OpenAPI files.
+"""The `touchstone` command: run the services locally, mint development tokens, regenerate the OpenAPI files,
+export and verify a tenant's access log (`touchstone audit ...`).
 
 Commands stay thin: they read `CliSettings`, call one helper module, and turn its outcome into output and an
 exit code. Only a token goes to stdout for `token`, so that `$(touchstone token ...)` works in scripts.
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from services.cli import audit, audit_report
 from services.cli import openapi as openapi_files
 from services.cli import serve as serving
 from services.cli.processes import Outcome, run_services
@@ -27,7 +29,14 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
+audit_app = typer.Typer(
+    help="The access log, for auditors: export a tenant's log, verify it offline with the public key.",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
+
 USAGE_ERROR = 2
+FAILED = 1
 
 
 def _errors() -> Console:
@@ -114,6 +123,92 @@ def openapi(
         raise typer.Exit(1 if stale else 0)
     for path in openapi_files.write_documents(documents):
         typer.echo(f"wrote {path}")
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[
+        Path, typer.Option(help="The NDJSON file: one entry a line, exactly the log's leaves.")
+    ],
+    url: Annotated[
+        str | None,
+        typer.Option(help=f"The consent service [TOUCHSTONE_CONSENT_URL, {audit.DEFAULT_CONSENT_URL}]"),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="An auditor's bearer token; its tenant's log is exported [TOUCHSTONE_TOKEN]"),
+    ] = None,
+    start: Annotated[int, typer.Option(min=0, help="First seq (only an export from 0 verifies alone).")] = 0,
+    end: Annotated[
+        int | None, typer.Option(min=0, help="Stop before this seq (default: the whole log).")
+    ] = None,
+    checkpoints: Annotated[
+        Path | None, typer.Option(help="Where the signed checkpoints go, a JSON list [<output>.checkpoints]")
+    ] = None,
+    keys: Annotated[Path | None, typer.Option(help="Where the verifier keys go [<output>.keys]")] = None,
+) -> None:
+    """Save the log's keys, its signed checkpoints and its entries (streamed, byte for byte) to files."""
+    settings = _settings()
+    secret = token or (settings.token.get_secret_value() if settings.token else None)
+    if not secret:
+        _fail("no token: pass --token or set TOUCHSTONE_TOKEN (an auditor's bearer token)", USAGE_ERROR)
+    files = audit.ExportFiles.beside(output, checkpoints, keys)
+    try:
+        with audit.consent_client(url or settings.consent_url or audit.DEFAULT_CONSENT_URL, secret) as client:
+            done = audit.export_log(client, files, start, end)
+    except audit.AuditError as error:
+        _fail(f"export failed: {error}", FAILED)
+    for line in audit_report.export_summary(done, files, start):
+        typer.echo(line)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    export: Annotated[Path, typer.Argument(help="The NDJSON export (`touchstone audit export --output`).")],
+    key: Annotated[
+        list[str] | None, typer.Option("--key", help="A verifier key, name+keyid+base64 (repeatable).")
+    ] = None,
+    keys_file: Annotated[
+        Path | None, typer.Option(help="Verifier keys: the .keys file export wrote, or one vkey a line.")
+    ] = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(help="The signed checkpoints, a JSON list [<export>.checkpoints if present]"),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="A signed checkpoint saved from an earlier verify (a note file).")
+    ] = None,
+    origin: Annotated[
+        str | None, typer.Option(help="The log's expected origin [the keys file's, if it names one]")
+    ] = None,
+    save_checkpoint: Annotated[
+        Path | None, typer.Option(help="When the export verifies, write its latest checkpoint here.")
+    ] = None,
+) -> None:
+    """Check an export against the signed checkpoints with the public keys alone (no server involved)."""
+    checkpoints = checkpoints or audit.checkpoints_beside(export)
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        anchors = audit.load_anchors(key or [], keys_file, checkpoints, checkpoint, origin)
+        with audit_report.progress_bar(_errors(), _size(export)) as progress:
+            report = audit.verify_file(export, anchors, progress)
+    except audit.AuditError as error:
+        _fail(str(error), USAGE_ERROR)
+    for line in audit_report.verdict(report, export, anchors):
+        console.print(line, markup=False)
+    if report.ok and save_checkpoint is not None and report.latest_checkpoint:
+        try:
+            audit.save_note(save_checkpoint, report.latest_checkpoint)
+        except audit.AuditError as error:
+            _fail(str(error), USAGE_ERROR)
+    raise typer.Exit(0 if report.ok else FAILED)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # verify_file names the problem
 
 
 def _describe(plan: serving.ServePlan) -> None:

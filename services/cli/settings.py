@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,8 @@ class CliSettings(BaseSettings):
     jwt_audience: str | None = None
     jwt_algorithm: str | None = None
     consent_url: str | None = None
+    # A bearer token for commands that call a service (`touchstone audit export`).
+    token: SecretStr | None = None
 
     @property
     def production(self) -> bool:
