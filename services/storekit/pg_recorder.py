@@ -23,6 +23,9 @@ class GroupCommitPostgresRecorder(PostgresApplicationRecorder):
     service: ClassVar[str] = "service"
     # Exceptions write_rows raises to refuse one save (they reach that save's caller as they are).
     refusals: ClassVar[tuple[type[Exception], ...]] = ()
+    # Whether one save's rows can fail (a lost race, a refusal) while the others' succeed. When they
+    # cannot, a batch's rows are written together, without a savepoint per save: write_batch_rows.
+    rows_may_fail: ClassVar[bool] = True
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
@@ -33,6 +36,11 @@ class GroupCommitPostgresRecorder(PostgresApplicationRecorder):
 
     def before_rows(self, curs: Any, rows: list[Any]) -> None:
         """Lock, in a fixed order, what the batch's rows will need (called once per batch)."""
+
+    def write_batch_rows(self, curs: Any, rows: list[Any]) -> None:
+        """Write the rows of every save of a batch (used when ``rows_may_fail`` is False)."""
+        for one in rows:
+            self.write_rows(curs, one)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -62,8 +70,13 @@ class GroupCommitPostgresRecorder(PostgresApplicationRecorder):
         insert pipelined; the commit), however large the batch.
         """
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            self.before_rows(curs, [write.rows for write in batch if write.rows is not None])
-            accepted = [write for write in batch if self._write_rows(conn, curs, write)]
+            rows = [write.rows for write in batch if write.rows is not None]
+            self.before_rows(curs, rows)
+            if self.rows_may_fail:
+                accepted = [write for write in batch if self._write_rows(conn, curs, write)]
+            else:
+                self.write_batch_rows(curs, rows)
+                accepted = batch
             events = [event for write in accepted for event in write.stored_events]
             if not events:
                 return

@@ -69,6 +69,16 @@ class CommitRows:
     log: list[LogRow] = field(default_factory=list)
     disclosures: list[DisclosureRow] = field(default_factory=list)
 
+    @classmethod
+    def merged(cls, many: list[CommitRows]) -> CommitRows:
+        """The rows of several saves, in their order (a group commit writes them together)."""
+        return cls(
+            directives=[r for rows in many for r in rows.directives],
+            break_glass=[r for rows in many for r in rows.break_glass],
+            log=[r for rows in many for r in rows.log],
+            disclosures=[r for rows in many for r in rows.disclosures],
+        )
+
 
 class ConsentIndex(Protocol):
     def directives_of(self, tenant: str, client_id: UUID) -> list[DirectiveRow]: ...

@@ -85,26 +85,27 @@ class AccessLogTables:
                 (len(mine), tenant),
             )
             first = int(curs.fetchone()["size"]) - len(mine)
+            params = []
             for seq, row in enumerate(mine, start=first):
                 leaf = canonical({**row.entry, "seq": seq})
                 entry = row.entry
-                curs.execute(
-                    d.sql(
-                        "INSERT INTO {t}consent_access_log VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                    ),
+                client = entry["client_id"]
+                params.append(
                     (
                         tenant,
                         seq,
                         d.uuid(row.decision_id),
                         d.time(_time(entry["time"])),
-                        d.uuid(UUID(entry["client_id"])) if entry["client_id"] else None,
+                        d.uuid(UUID(client)) if client else None,
                         entry["actor"],
                         entry["outcome"],
                         entry["purpose_of_use"],
                         leaf,
                         leaf_hash(leaf),
-                    ),
+                    )
                 )
+            insert = f"INSERT INTO {{t}}consent_access_log VALUES ({', '.join(['%s'] * 10)})"
+            curs.executemany(d.sql(insert), params)
 
     # --- reading ----------------------------------------------------------------------------------------
     def size(self, tenant: str) -> int:

@@ -13,6 +13,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
+from services.consent.application.ports import CommitRows
 from services.consent.persistence.tables import ConsentTables
 from services.storekit.dialect import Dialect
 from services.storekit.pg_recorder import GroupCommitPostgresRecorder
@@ -38,6 +39,13 @@ class PostgresConsentRecorder(GroupCommitPostgresRecorder):
 
     def write_rows(self, curs: Any, rows: Any) -> None:
         self.index.write_commit_rows(curs, rows)
+
+    # Index and log rows never conflict (upserts; numbers given under the sequencer's lock), so a
+    # batch's rows go together: one sequencer update per tenant and one insert of all its entries.
+    rows_may_fail = False
+
+    def write_batch_rows(self, curs: Any, rows: list[Any]) -> None:
+        self.index.write_commit_rows(curs, CommitRows.merged(rows))
 
 
 class SQLiteConsentRecorder(SQLiteApplicationRecorder):
