@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-
-import psycopg
-from psycopg import sql
 
 from services.records.adapters.consent_gate import HttpConsentGate
 from services.records.application.access import AccessGate
@@ -18,6 +13,7 @@ from services.records.application.core import Clock, utc_now
 from services.records.persistence.keys import DatabaseKeyRing, MasterKey
 from services.records.persistence.mapper import ClientSealingMapper
 from services.records.settings import RecordsSettings
+from services.storekit.eventstore import setup_lock
 
 
 class IdentifierDigest:
@@ -36,7 +32,7 @@ def build_records(
 ) -> RecordsApplication:
     env = settings.eventsourcing_env()
     master_key = settings.master_key_bytes()
-    with _setup_lock(env):
+    with setup_lock(env, "records"):
         app = RecordsApplication(env, gate=gate or access_gate(settings), clock=clock)
     tables: Any = app.recorder.tables  # type: ignore[attr-defined]
     keyring = DatabaseKeyRing(tables, MasterKey(master_key))
@@ -54,31 +50,3 @@ def access_gate(settings: RecordsSettings) -> AccessGate:
     if not settings.consent_url:
         raise ValueError("the records service needs the consent service: set TOUCHSTONE_CONSENT_URL")
     return HttpConsentGate(settings.consent_url, settings.consent_timeout_seconds)
-
-
-@contextmanager
-def _setup_lock(env: dict[str, str]) -> Iterator[None]:
-    """Replicas starting together create the schema, tables and migrations one at a time.
-
-    PostgreSQL's ``CREATE ... IF NOT EXISTS`` is not safe against a concurrent twin (it can fail on the
-    catalog's unique index), so the whole set-up runs under a session advisory lock of its own.
-    """
-    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
-        yield
-        return
-    schema = env["POSTGRES_SCHEMA"]
-    with psycopg.connect(
-        dbname=env["POSTGRES_DBNAME"],
-        host=env["POSTGRES_HOST"],
-        port=env["POSTGRES_PORT"],
-        user=env["POSTGRES_USER"],
-        password=env["POSTGRES_PASSWORD"],
-        autocommit=True,
-        connect_timeout=5,
-    ) as conn:
-        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"{schema}/records-setup",))
-        try:
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (f"{schema}/records-setup",))

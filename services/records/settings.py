@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import os
-import re
-import secrets
 from pathlib import Path
 from typing import Literal
-from urllib.parse import ParseResult, parse_qs, unquote, urlencode, urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.storekit.eventstore import Recorders, eventstore_env
+from services.storekit.master_key import master_key_bytes
+
 DEV_ISSUER = "touchstone-dev"
 DEV_AUDIENCE = "touchstone"
-RECORDERS = "services.records.persistence.recorders"
+RECORDERS = Recorders(
+    postgres="services.records.persistence.recorders:PostgresRecordsRecorder",
+    sqlite="services.records.persistence.recorders:SQLiteRecordsRecorder",
+)
 
 
 class RecordsSettings(BaseSettings):
@@ -80,75 +79,27 @@ class RecordsSettings(BaseSettings):
 
     def master_key_bytes(self) -> bytes:
         """The master key; in development one is made on first use under ``var_dir``."""
-        if self.master_key is not None:
-            return _decode_key(self.master_key.get_secret_value())
-        path = self.var_dir / "dev-master.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
-            tmp.chmod(0o600)
-            # link, not replace: when several workers start at once, the first key made is everyone's
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, path)
-            tmp.unlink()
-        return _decode_key(path.read_text().strip())
+        configured = self.master_key.get_secret_value() if self.master_key is not None else None
+        return master_key_bytes(configured, self.var_dir)
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The eventsourcing library's settings for this database (never read from os.environ)."""
-        topics = {
+        try:
+            store = eventstore_env(
+                self.records_database_url,
+                default_sqlite=self.var_dir / "records.sqlite",
+                recorders=RECORDERS,
+                schema=self.records_database_schema,
+                pool_size=self.db_pool_size,
+                max_overflow=self.db_max_overflow,
+            )
+        except ValueError:
+            raise ValueError(
+                "TOUCHSTONE_RECORDS_DATABASE_URL must be a postgresql:// or sqlite:/// URL"
+            ) from None
+        return {
+            **store,
             "MAPPER_TOPIC": "services.records.persistence.mapper:ClientSealingMapper",
             # Cached aggregates are fast-forwarded from the database on every get, so never stale.
             "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size),
         }
-        url = urlparse(self.records_database_url or "")
-        if url.scheme in ("", "sqlite"):
-            # sqlite:///relative/file or sqlite:////absolute/file, as SQLAlchemy spells them
-            path = Path(unquote(url.path[1:])) if url.path else self.var_dir / "records.sqlite"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            return {
-                **topics,
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(path),
-                "SQLITE_LOCK_TIMEOUT": "10",
-                "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:SQLiteRecordsRecorder",
-            }
-        if url.scheme not in ("postgresql", "postgres"):
-            raise ValueError("TOUCHSTONE_RECORDS_DATABASE_URL must be a postgresql:// or sqlite:/// URL")
-        return {**topics, **self._postgres_env(url)}
-
-    def _postgres_env(self, url: ParseResult) -> dict[str, str]:
-        params = parse_qs(url.query)
-        schema = self.records_database_schema or params.pop("schema", [None])[0]
-        # libpq parses the rest (percent-encoded socket directories, passwords, options)
-        conninfo = conninfo_to_dict(url._replace(query=urlencode(params, doseq=True)).geturl())
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": str(conninfo.get("dbname") or "postgres"),
-            "POSTGRES_HOST": str(conninfo.get("host") or "localhost"),
-            "POSTGRES_PORT": str(conninfo.get("port") or 5432),
-            "POSTGRES_USER": str(conninfo.get("user") or "postgres"),
-            "POSTGRES_PASSWORD": str(conninfo.get("password") or ""),
-            "POSTGRES_SCHEMA": schema or _search_path(str(conninfo.get("options") or "")),
-            "POSTGRES_LOCK_TIMEOUT": "5",
-            "POSTGRES_CONNECT_TIMEOUT": "5",
-            "POSTGRES_POOL_SIZE": str(self.db_pool_size),
-            "POSTGRES_MAX_OVERFLOW": str(self.db_max_overflow),
-            "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:PostgresRecordsRecorder",
-        }
-
-
-def _search_path(options: str) -> str:
-    """The schema named by libpq's ``options=-csearch_path=x``; else ``public``."""
-    match = re.search(r"-c\s*search_path=([A-Za-z0-9_]+)", options)
-    return match.group(1) if match else "public"
-
-
-def _decode_key(text: str) -> bytes:
-    try:
-        key = base64.b64decode(text, validate=True)
-    except ValueError:
-        raise ValueError("TOUCHSTONE_MASTER_KEY must be base64 of 32 random bytes") from None
-    if len(key) != 32:
-        raise ValueError("TOUCHSTONE_MASTER_KEY must be base64 of 32 random bytes")
-    return key

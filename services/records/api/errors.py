@@ -15,6 +15,7 @@ from services.records.application.errors import (
 )
 from services.records.application.ports import IdempotencyClaimLost
 from services.records.domain.errors import Conflict, EntryNotFound, NotAuthor
+from services.restkit.paging import BadCursor
 from services.restkit.problems import ProblemSpec
 
 
@@ -57,6 +58,7 @@ PROBLEMS: Mapping[type[Exception], ProblemSpec] = {
     IdempotencyKeyReused: ProblemSpec(422, "validation", "Idempotency-Key reused"),
     InvalidReference: ProblemSpec(422, "validation", "Invalid reference"),
     BadRequestInput: ProblemSpec(422, "validation", "Invalid request"),
+    BadCursor: ProblemSpec(422, "validation", "Invalid request"),
     TooMuchContention: ProblemSpec(503, "service-unavailable", "Too much contention"),
     DatabaseUnavailable: ProblemSpec(503, "service-unavailable", "Database unavailable"),
     # Fail closed: no decision, no data. The message is fixed, whatever went wrong (the logs say what).

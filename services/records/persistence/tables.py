@@ -154,69 +154,41 @@ class RecordTables:
         self, tenant: str, drafted_before: datetime, author: str | None, after: UUID | None, limit: int
     ) -> Sequence[UUID]:
         d = self.dialect
-        statement = (
-            "SELECT note_id FROM {t}records_notes WHERE tenant = %s AND signed_at IS NULL AND drafted_at < %s"
+        where, params = (
+            "tenant = %s AND signed_at IS NULL AND drafted_at < %s",
+            [tenant, d.time(drafted_before)],
         )
-        params: list[Any] = [tenant, d.time(drafted_before)]
         if author is not None:
-            statement += " AND author = %s"
-            params.append(author)
-        if after is not None:
-            statement += " AND note_id > %s"
-            params.append(d.uuid(after))
-        statement += " ORDER BY note_id LIMIT %s"
-        params.append(limit)
-        with self.transaction() as curs:
-            curs.execute(d.sql(statement), params)
-            return [d.read_uuid(row["note_id"]) for row in curs.fetchall()]
+            where, params = where + " AND author = %s", [*params, author]
+        return self._ids("records_notes", "note_id", where, params, after, limit)
 
     def amendments_of(self, tenant: str, target_id: UUID, after: UUID | None, limit: int) -> Sequence[UUID]:
-        d = self.dialect
-        statement = (
-            "SELECT request_id FROM {t}records_amendment_requests WHERE tenant = %s AND target_id = %s"
-        )
-        params: list[Any] = [tenant, d.uuid(target_id)]
-        if after is not None:
-            statement += " AND request_id > %s"
-            params.append(d.uuid(after))
-        statement += " ORDER BY request_id LIMIT %s"
-        params.append(limit)
-        with self.transaction() as curs:
-            curs.execute(d.sql(statement), params)
-            return [d.read_uuid(row["request_id"]) for row in curs.fetchall()]
+        where, params = "tenant = %s AND target_id = %s", [tenant, self.dialect.uuid(target_id)]
+        return self._ids("records_amendment_requests", "request_id", where, params, after, limit)
 
     def overdue_amendments(
         self, tenant: str, now: datetime, after: UUID | None, limit: int
     ) -> Sequence[UUID]:
-        d = self.dialect
-        statement = (
-            "SELECT request_id FROM {t}records_amendment_requests"
-            " WHERE tenant = %s AND closed_at IS NULL AND due_at < %s"
-        )
-        params: list[Any] = [tenant, d.time(now)]
-        if after is not None:
-            statement += " AND request_id > %s"
-            params.append(d.uuid(after))
-        statement += " ORDER BY request_id LIMIT %s"
-        params.append(limit)
-        with self.transaction() as curs:
-            curs.execute(d.sql(statement), params)
-            return [d.read_uuid(row["request_id"]) for row in curs.fetchall()]
+        where, params = "tenant = %s AND closed_at IS NULL AND due_at < %s", [tenant, self.dialect.time(now)]
+        return self._ids("records_amendment_requests", "request_id", where, params, after, limit)
 
     def episodes_of_client(
         self, tenant: str, client_id: UUID, after: UUID | None, limit: int
     ) -> Sequence[UUID]:
+        where, params = "tenant = %s AND client_id = %s", [tenant, self.dialect.uuid(client_id)]
+        return self._ids("records_client_episodes", "episode_id", where, params, after, limit)
+
+    def _ids(
+        self, table: str, column: str, where: str, params: list[Any], after: UUID | None, limit: int
+    ) -> Sequence[UUID]:
+        """A page of ids (keyset paging: those after ``after``, in order); table and column are ours."""
         d = self.dialect
-        statement = "SELECT episode_id FROM {t}records_client_episodes WHERE tenant = %s AND client_id = %s"
-        params: list[Any] = [tenant, d.uuid(client_id)]
         if after is not None:
-            statement += " AND episode_id > %s"
-            params.append(d.uuid(after))
-        statement += " ORDER BY episode_id LIMIT %s"
-        params.append(limit)
+            where, params = f"{where} AND {column} > %s", [*params, d.uuid(after)]
+        statement = f"SELECT {column} FROM {{t}}{table} WHERE {where} ORDER BY {column} LIMIT %s"
         with self.transaction() as curs:
-            curs.execute(d.sql(statement), params)
-            return [d.read_uuid(row["episode_id"]) for row in curs.fetchall()]
+            curs.execute(d.sql(statement), [*params, limit])
+            return [d.read_uuid(row[column]) for row in curs.fetchall()]
 
     # --- idempotency claims (their own short transactions) --------------------------------------------
     def claim_idempotency(

@@ -13,7 +13,7 @@ from contracts import records_v1 as api
 from services.records.api import render
 from services.records.api.deps import ActorDep, RecordsDep, RequestIdDep, WritesDep
 from services.records.api.errors import BadRequestInput
-from services.records.api.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from services.restkit.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from services.restkit.problems import responses_for
 
 router = APIRouter(prefix="/v1", tags=["episodes"])

@@ -11,8 +11,8 @@ from starlette.responses import Response
 from contracts import records_v1 as api
 from services.records.api import render
 from services.records.api.deps import ActorDep, RecordsDep, RequestIdDep
-from services.records.api.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from services.records.application.notes import OverdueNote
+from services.restkit.paging import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from services.restkit.problems import responses_for
 
 router = APIRouter(prefix="/v1/notes", tags=["notes"])
